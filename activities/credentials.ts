@@ -1,0 +1,77 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { ValidationError } from '../model/errors';
+import { zodIssues } from '../model/resources';
+
+/**
+ * Credentials live only with the worker that uses them: a Host names one (`credentialRef`) and
+ * the worker resolves it from its own file. The file never travels through Temporal.
+ */
+const credentialSchema = z.strictObject({
+  username: z.string().optional(),
+  privateKeyFile: z.string().optional(),
+  passphraseFile: z.string().optional(),
+  passwordFile: z.string().optional(),
+  passwordEnv: z.string().optional(),
+  /** Use the ssh-agent at SSH_AUTH_SOCK. */
+  agent: z.boolean().optional(),
+});
+
+const credentialsFileSchema = z.strictObject({
+  /** Used for hosts without a credentialRef. */
+  default: z.string().optional(),
+  credentials: z.record(z.string(), credentialSchema).default({}),
+});
+
+export interface SshAuth {
+  username: string;
+  privateKey?: Buffer;
+  passphrase?: string;
+  password?: string;
+  agent?: string;
+}
+
+export class CredentialStore {
+  private constructor(
+    private readonly config: z.infer<typeof credentialsFileSchema>,
+    private readonly file: string,
+  ) {}
+
+  /** A missing file means no named credentials: hosts then use the agent or ~/.ssh keys. */
+  static load(file: string): CredentialStore {
+    if (!existsSync(file)) return new CredentialStore({ credentials: {} }, file);
+    const parsed = credentialsFileSchema.safeParse(parse(readFileSync(file, 'utf8')) ?? {});
+    if (!parsed.success) throw new ValidationError(zodIssues(parsed.error).map((i) => ({ ...i, file })));
+    return new CredentialStore(parsed.data, file);
+  }
+
+  /** Resolves a reference; an unknown reference is an error, never a silent fallback. */
+  resolve(ref: string | undefined, username: string | undefined): SshAuth {
+    const name = ref ?? this.config.default;
+    if (name === undefined) return defaultAuth(username);
+    const c = this.config.credentials[name];
+    if (!c) throw new Error(`credential "${name}" is not configured on this worker (${this.file})`);
+    const password = c.passwordFile ? readFileSync(c.passwordFile, 'utf8').replace(/\r?\n$/, '') : c.passwordEnv ? process.env[c.passwordEnv] : undefined;
+    if (c.passwordEnv && password === undefined) throw new Error(`credential "${name}": environment variable ${c.passwordEnv} is not set on this worker`);
+    return {
+      username: username ?? c.username ?? userInfo().username,
+      privateKey: c.privateKeyFile ? readFileSync(c.privateKeyFile) : undefined,
+      passphrase: c.passphraseFile ? readFileSync(c.passphraseFile, 'utf8').trim() : undefined,
+      password,
+      agent: c.agent ? process.env.SSH_AUTH_SOCK : undefined,
+    };
+  }
+}
+
+/** Like `ssh`: the agent if there is one, else the user's usual key files. */
+function defaultAuth(username: string | undefined): SshAuth {
+  const keyFile = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f)).find((f) => existsSync(f));
+  return {
+    username: username ?? userInfo().username,
+    agent: process.env.SSH_AUTH_SOCK,
+    privateKey: keyFile ? readFileSync(keyFile) : undefined,
+  };
+}

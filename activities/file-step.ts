@@ -1,0 +1,181 @@
+import { Context } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { basename, dirname, join, posix } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { StepOutcome } from '../model/run';
+import type { FileSpec } from '../model/task';
+import { FailureType } from '../model/failures';
+import { renderTemplate, TemplateError } from '../model/template';
+import { execCapture, type HostSession } from './host-session';
+import { shellQuote, stepKey } from './remote-step';
+import { asStepFailure } from './shell-step';
+import { stepFailure } from './step-failure';
+import { lookupFor, secretValues, type ActivityDeps, type StepInput } from './step-input';
+import { mask } from './masker';
+
+const DEFAULT_MODE = '0644';
+const HEARTBEAT_MS = 5_000;
+
+/**
+ * Pushes a file to a host or pulls one from it (the `sshFile` activity) over SFTP, streaming,
+ * with the SHA-256 checked after the transfer. A push writes a temporary file and renames it into
+ * place, so readers never see half a file; a file already identical is left alone (changed: false).
+ */
+export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise<StepOutcome> {
+  const ctx = Context.current();
+  const spec = renderFileSpec(input, deps.identity);
+  const key = stepKey(ctx.info.workflowExecution?.runId ?? '', ctx.info.activityId);
+  const sink = deps.logs.forStep({ runId: input.runId, host: input.host.name, task: input.taskName, step: input.step.name, attempt: ctx.info.attempt, key });
+  const lease = await deps.hosts.acquire(input.host).catch((e) => {
+    throw asStepFailure(e, deps.identity);
+  });
+  const started = Date.now();
+  let transferred = 0;
+  const heartbeat = setInterval(() => ctx.heartbeat({ bytes: transferred }), HEARTBEAT_MS);
+  const counted = () =>
+    new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        transferred += chunk.length;
+        done(null, chunk);
+      },
+    });
+  try {
+    const transfer = { session: lease.session, key, sudo: input.step.sudo, counted, worker: deps.identity };
+    const { changed, summary } = spec.direction === 'push' ? await push(transfer, spec) : await pull(transfer, spec, input.host.name);
+    sink.publish('stdout', `${summary}\n`);
+    await sink.flush();
+    return { exitCode: 0, durationMs: Date.now() - started, stdoutBytes: 0, stderrBytes: 0, tail: summary, results: {}, changed, worker: deps.identity };
+  } catch (e) {
+    throw asStepFailure(e, deps.identity);
+  } finally {
+    clearInterval(heartbeat);
+    lease.release();
+  }
+}
+
+interface Transfer {
+  session: HostSession;
+  key: string;
+  sudo: boolean;
+  counted: () => Transform;
+  worker: string;
+}
+
+function renderFileSpec(input: StepInput, worker: string): FileSpec {
+  const file = input.step.file;
+  if (!file) throw stepFailure(FailureType.StepInvalid, 'not a file step', { worker });
+  const render = (text: string | undefined) => (text === undefined ? undefined : renderTemplate(text, lookupFor(input)));
+  try {
+    return { ...file, source: render(file.source), content: render(file.content), destination: render(file.destination) ?? '', owner: render(file.owner) };
+  } catch (e) {
+    if (e instanceof TemplateError) throw stepFailure(FailureType.StepInvalid, mask(e.message, secretValues(input)), { worker });
+    throw e;
+  }
+}
+
+async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; summary: string }> {
+  const dest = spec.destination;
+  const mode = normalizeMode(spec.mode ?? DEFAULT_MODE);
+  const open = localSource(spec, t.worker);
+  const { sha256: want, size } = await hashStream(open());
+  const sudo = t.sudo ? 'sudo -n ' : '';
+  const current = await execCapture(t.session, `${sudo}sh -c ${shellQuote(`[ -f ${shellQuote(dest)} ] && sha256sum ${shellQuote(dest)} | cut -d' ' -f1 && stat -c '%a %U:%G' ${shellQuote(dest)}`)}`);
+  const [haveSum, haveMeta] = current.stdout.trim().split('\n');
+  const [haveMode, haveOwner] = (haveMeta ?? '').split(' ');
+  const ownerMatches = !spec.owner || haveOwner === (spec.owner.includes(':') ? spec.owner : `${spec.owner}:${haveOwner?.split(':')[1]}`);
+  if (current.code === 0 && haveSum === want && normalizeMode(haveMode ?? '') === mode && ownerMatches) {
+    return { changed: false, summary: `${dest} is already up to date (sha256 ${want.slice(0, 12)}…, mode ${mode})` };
+  }
+  // Upload beside the destination (or into ~/.ops for sudo), verify, then move into place.
+  const tmp = t.sudo ? `.ops/upload-${t.key}` : posix.join(posix.dirname(dest), `.${posix.basename(dest)}.ops-${t.key}`);
+  const tmpShell = t.sudo ? `"$HOME"/${shellQuote(tmp)}` : shellQuote(tmp);
+  if (t.sudo) await mustRun(t, `mkdir -p "$HOME/.ops" && chmod 700 "$HOME/.ops"`, 'prepare ~/.ops');
+  await t.session.upload(open().pipe(t.counted()), tmp).catch((e: Error) => {
+    throw stepFailure(FailureType.NonZeroExit, `could not write ${tmp} on the host: ${e.message}`, { exitCode: 1, worker: t.worker });
+  });
+  const owner = spec.owner ? spec.owner.split(':') : [];
+  const place = t.sudo
+    ? `sudo -n install -m ${mode}${owner[0] ? ` -o ${shellQuote(owner[0])}` : ''}${owner[1] ? ` -g ${shellQuote(owner[1])}` : ''} ${tmpShell} ${shellQuote(dest)}; rc=$?; rm -f ${tmpShell}; [ $rc -eq 0 ]`
+    : `chmod ${mode} ${tmpShell} && ${spec.owner ? `chown ${shellQuote(spec.owner)} ${tmpShell} && ` : ''}mv -f ${tmpShell} ${shellQuote(dest)} || { rm -f ${tmpShell}; false; }`;
+  const uploaded = await mustRun(t, `sha256sum ${tmpShell} | cut -d' ' -f1`, `checksum ${tmp}`);
+  if (uploaded.trim() !== want) {
+    await execCapture(t.session, `rm -f ${tmpShell}`);
+    throw stepFailure(FailureType.NonZeroExit, `checksum mismatch after transfer to ${dest}: sent ${want}, host has ${uploaded.trim()}`, { exitCode: 1, worker: t.worker });
+  }
+  await mustRun(t, place, `install ${dest}`);
+  const final = await mustRun(t, `${sudo}sha256sum ${shellQuote(dest)} | cut -d' ' -f1`, `checksum ${dest}`);
+  if (final.trim() !== want) throw stepFailure(FailureType.NonZeroExit, `checksum of ${dest} after install is ${final.trim()}, expected ${want}`, { exitCode: 1, worker: t.worker });
+  return { changed: true, summary: `pushed ${size} bytes to ${dest} (sha256 ${want.slice(0, 12)}…, mode ${mode}${spec.owner ? `, owner ${spec.owner}` : ''})` };
+}
+
+async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ changed: boolean; summary: string }> {
+  const source = spec.source ?? '';
+  const localPath = join(spec.destination, host, basename(source));
+  const sudo = t.sudo ? 'sudo -n ' : '';
+  const remoteSum = (await mustRun(t, `${sudo}sha256sum ${shellQuote(source)} | cut -d' ' -f1`, `read ${source}`)).trim();
+  if (existsSync(localPath) && (await hashStream(createReadStream(localPath))).sha256 === remoteSum) {
+    return { changed: false, summary: `${localPath} already matches ${source} (sha256 ${remoteSum.slice(0, 12)}…)` };
+  }
+  // SFTP cannot read as root, so a sudo pull first copies the file where the user can read it.
+  const readable = t.sudo ? `.ops/download-${t.key}` : source;
+  if (t.sudo) await mustRun(t, `mkdir -p "$HOME/.ops" && sudo -n cat ${shellQuote(source)} > "$HOME"/${shellQuote(readable)}`, `copy ${source}`);
+  mkdirSync(dirname(localPath), { recursive: true });
+  const tmp = `${localPath}.ops-tmp`;
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  const writing = pipeline(hashing, t.counted(), createWriteStream(tmp, { mode: 0o600 }));
+  try {
+    await t.session.download(readable, hashing);
+    await writing;
+  } catch (e) {
+    throw stepFailure(FailureType.NonZeroExit, `could not read ${source}: ${(e as Error).message}`, { exitCode: 1, worker: t.worker });
+  }
+  if (t.sudo) await execCapture(t.session, `rm -f "$HOME"/${shellQuote(readable)}`);
+  const got = hash.digest('hex');
+  if (got !== remoteSum) throw stepFailure(FailureType.NonZeroExit, `checksum mismatch pulling ${source}: host has ${remoteSum}, received ${got}`, { exitCode: 1, worker: t.worker });
+  renameSync(tmp, localPath);
+  return { changed: true, summary: `pulled ${source} to ${localPath} (${statSync(localPath).size} bytes, sha256 ${got.slice(0, 12)}…)` };
+}
+
+/** Runs a bookkeeping command and returns its stdout, or fails the step with its stderr. */
+async function mustRun(t: Transfer, command: string, what: string): Promise<string> {
+  const r = await execCapture(t.session, command);
+  if (r.code !== 0) {
+    throw stepFailure(FailureType.NonZeroExit, `could not ${what}: ${r.stderr.trim().split('\n').pop() || `exit code ${r.code}`}`, { exitCode: r.code ?? 255, worker: t.worker });
+  }
+  return r.stdout;
+}
+
+function localSource(spec: FileSpec, worker: string): () => Readable {
+  if (spec.content !== undefined) {
+    const content = Buffer.from(spec.content, 'utf8');
+    return () => Readable.from([content]);
+  }
+  const path = spec.source ?? '';
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw stepFailure(FailureType.StepInvalid, `source ${path} is not a file on the worker's machine`, { worker });
+  }
+  return () => createReadStream(path);
+}
+
+async function hashStream(stream: Readable): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** "644", "0644" → "0644"; stat prints modes without the leading zero. */
+function normalizeMode(mode: string): string {
+  return mode.replace(/^0*/, '').padStart(4, '0');
+}

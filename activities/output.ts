@@ -1,0 +1,130 @@
+import { StringDecoder } from 'node:string_decoder';
+import { SecretMasker } from './masker';
+import { parseResultLine } from '../model/results';
+import { CONTROL_PREFIX, type ControlEvent } from './remote-step';
+import type { LogSink } from './logs';
+
+export type StreamName = 'stdout' | 'stderr';
+
+/** How much of the output the activity result keeps; the rest is only in the log stream. */
+export const TAIL_BYTES = 2048;
+const CHUNK_BYTES = 16 * 1024;
+const FLUSH_MS = 100;
+const PARTIAL_LIMIT = 4096;
+
+/**
+ * Takes a step's raw output: masks secrets, publishes it in chunks to the log stream, picks up
+ * `::result` lines and wrapper control lines, counts bytes and keeps a short tail.
+ */
+export class StepOutput {
+  readonly bytes = { stdout: 0, stderr: 0 };
+  readonly results: Record<string, string> = {};
+  readonly events = new Set<ControlEvent>();
+  private readonly streams: Record<StreamName, StreamState>;
+  private tailText = '';
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    secrets: ReadonlyArray<string>,
+    private readonly declaredResults: ReadonlyArray<string>,
+    private readonly sink: LogSink,
+  ) {
+    this.streams = { stdout: new StreamState(secrets), stderr: new StreamState(secrets) };
+  }
+
+  write(stream: StreamName, chunk: Buffer): void {
+    this.bytes[stream] += chunk.length;
+    const state = this.streams[stream];
+    for (const line of state.lines(state.decoder.write(chunk))) this.onLine(stream, line);
+    if (state.partial.length > PARTIAL_LIMIT) this.emitPartial(stream);
+    this.schedule();
+  }
+
+  /** The masked last few KB of stdout and stderr together. */
+  tail(): string {
+    return this.tailText;
+  }
+
+  async close(): Promise<void> {
+    for (const name of ['stdout', 'stderr'] as const) {
+      const state = this.streams[name];
+      const rest = state.decoder.end() + state.partial;
+      state.partial = '';
+      if (rest) this.onLine(name, rest);
+      this.emit(name, state.masker.flush());
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.flushChunks();
+    await this.sink.flush();
+  }
+
+  private onLine(stream: StreamName, line: string): void {
+    const text = line.replace(/\n$/, '');
+    if (stream === 'stderr' && text.startsWith(CONTROL_PREFIX)) {
+      this.events.add(text.slice(CONTROL_PREFIX.length) as ControlEvent);
+      return;
+    }
+    if (stream === 'stdout') {
+      const result = parseResultLine(text);
+      if (result && this.declaredResults.includes(result.name)) this.results[result.name] = result.value;
+    }
+    this.emit(stream, this.streams[stream].masker.push(line));
+  }
+
+  private emit(stream: StreamName, text: string): void {
+    if (!text) return;
+    const state = this.streams[stream];
+    state.buffered += text;
+    this.tailText = (this.tailText + text).slice(-TAIL_BYTES);
+    if (state.buffered.length >= CHUNK_BYTES) this.flushChunks();
+  }
+
+  /** Output without a newline yet (a progress bar, a prompt) still streams, unless it may be a control or result line. */
+  private emitPartial(stream: StreamName): void {
+    const state = this.streams[stream];
+    if (!state.partial || (state.partial.length <= PARTIAL_LIMIT && /^[:\x1e]/.test(state.partial))) return;
+    this.emit(stream, state.masker.push(state.partial));
+    state.partial = '';
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.emitPartial('stdout');
+      this.emitPartial('stderr');
+      this.flushChunks();
+    }, FLUSH_MS);
+  }
+
+  private flushChunks(): void {
+    for (const name of ['stdout', 'stderr'] as const) {
+      const state = this.streams[name];
+      if (state.buffered) this.sink.publish(name, state.buffered);
+      state.buffered = '';
+    }
+  }
+}
+
+class StreamState {
+  readonly decoder = new StringDecoder('utf8');
+  readonly masker: SecretMasker;
+  partial = '';
+  buffered = '';
+
+  constructor(secrets: ReadonlyArray<string>) {
+    this.masker = new SecretMasker(secrets);
+  }
+
+  /** Complete lines (with their newline) from the text so far; the unfinished end waits. */
+  lines(text: string): string[] {
+    const all = (this.partial + text).split(/(?<=\n)/);
+    const last = all[all.length - 1];
+    if (last.endsWith('\n')) {
+      this.partial = '';
+      return all;
+    }
+    this.partial = last;
+    return all.slice(0, -1);
+  }
+}

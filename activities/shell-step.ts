@@ -1,0 +1,103 @@
+import { Context } from '@temporalio/activity';
+import type { StepOutcome } from '../model/run';
+import { FailureType } from '../model/failures';
+import { renderTemplate, TemplateError } from '../model/template';
+import { killCommand, stepKey, wrapperCommand } from './remote-step';
+import { StepOutput } from './output';
+import { ConnectError, stepFailure } from './step-failure';
+import { lookupFor, secretValues, type ActivityDeps, type StepInput } from './step-input';
+import type { HostSession } from './host-session';
+import { mask } from './masker';
+
+const HEARTBEAT_MS = 5_000;
+/** The host's own `timeout` ends a step; this backstop covers a host that stops answering. */
+const BACKSTOP_GRACE_MS = 20_000;
+const KILL_WAIT_MS = 15_000;
+/** Exit codes of GNU timeout when it ended the command (TERM, then KILL after the grace period). */
+const TIMEOUT_EXIT_CODES = [124, 137];
+
+/** Runs a shell step on one host (the `sshShell` activity). */
+export async function runShellStep(deps: ActivityDeps, input: StepInput): Promise<StepOutcome> {
+  const ctx = Context.current();
+  const { info } = ctx;
+  const { step, host } = input;
+  const key = stepKey(info.workflowExecution?.runId ?? '', info.activityId);
+  const secrets = secretValues(input);
+  let script: string;
+  try {
+    script = renderTemplate(step.shell ?? '', lookupFor(input));
+  } catch (e) {
+    if (e instanceof TemplateError) throw stepFailure(FailureType.StepInvalid, mask(e.message, secrets), { worker: deps.identity });
+    throw e;
+  }
+  const lease = await deps.hosts.acquire(host).catch((e) => {
+    throw asStepFailure(e, deps.identity);
+  });
+  const output = new StepOutput(secrets, input.declaredResults, deps.logs.forStep({ runId: input.runId, host: host.name, task: input.taskName, step: step.name, attempt: info.attempt, key }));
+  const started = Date.now();
+  const heartbeat = setInterval(() => ctx.heartbeat({ stdoutBytes: output.bytes.stdout, stderrBytes: output.bytes.stderr }), HEARTBEAT_MS);
+  try {
+    const execution = lease.session.exec(wrapperCommand({ key, timeoutSeconds: step.timeoutSeconds, sudo: step.sudo }), {
+      stdin: script,
+      onStdout: (c) => output.write('stdout', c),
+      onStderr: (c) => output.write('stderr', c),
+    });
+    const ending = await Promise.race([
+      execution.then((r) => ({ kind: 'exited' as const, ...r })),
+      ctx.cancelled.catch(() => ({ kind: 'cancelled' as const })),
+      sleep(step.timeoutSeconds * 1000 + BACKSTOP_GRACE_MS).then(() => ({ kind: 'backstop' as const })),
+    ]);
+    if (ending.kind !== 'exited') {
+      await killStep(lease.session, key, step.sudo);
+      await Promise.race([execution.catch(() => undefined), sleep(KILL_WAIT_MS)]);
+      await output.close();
+      if (ending.kind === 'cancelled') throw await ctx.cancelled.catch((e: unknown) => e);
+      throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; the step's processes were killed`, { worker: deps.identity, tail: output.tail() });
+    }
+    await output.close();
+    const durationMs = Date.now() - started;
+    const exitCode = ending.code ?? 255;
+    const details = { exitCode, worker: deps.identity, tail: output.tail() };
+    if (output.events.has('interrupted')) {
+      throw stepFailure(FailureType.NonZeroExit, 'the step was interrupted on the host (rebooted, or its processes killed) before it recorded an exit status; not running it again', details);
+    }
+    if (TIMEOUT_EXIT_CODES.includes(exitCode) && durationMs >= step.timeoutSeconds * 1000 - 1000) {
+      throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; the step's processes were killed`, details);
+    }
+    if (exitCode !== 0) throw stepFailure(FailureType.NonZeroExit, `exit code ${exitCode}${lastLine(output.tail())}`, details);
+    return {
+      exitCode,
+      durationMs,
+      stdoutBytes: output.bytes.stdout,
+      stderrBytes: output.bytes.stderr,
+      tail: output.tail(),
+      results: output.results,
+      worker: deps.identity,
+      ...(output.events.has('replayed') ? { replayed: true } : {}),
+    };
+  } catch (e) {
+    throw asStepFailure(e, deps.identity);
+  } finally {
+    clearInterval(heartbeat);
+    lease.release();
+  }
+}
+
+async function killStep(session: HostSession, key: string, sudo: boolean): Promise<void> {
+  await Promise.race([session.exec(killCommand({ key, sudo }), {}).catch(() => undefined), sleep(KILL_WAIT_MS)]);
+}
+
+/** Connection problems become classified step failures; everything else passes through. */
+export function asStepFailure(e: unknown, worker: string): unknown {
+  if (e instanceof ConnectError) return stepFailure(e.type, e.message, { worker });
+  return e;
+}
+
+function lastLine(tail: string): string {
+  const line = tail.trimEnd().split('\n').pop()?.trim();
+  return line ? `: ${line.slice(0, 200)}` : '';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

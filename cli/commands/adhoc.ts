@@ -1,0 +1,118 @@
+import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { API_VERSION } from '../../model/meta';
+import { taskSchema, type TargetsSpec } from '../../model/task';
+import { planTaskRun } from '../../model/plan';
+import { zodIssues } from '../../model/resources';
+import { ValidationError } from '../../model/errors';
+import type { OpsConfig } from '../../workers/config';
+import { localRequester } from '../../workers/config';
+import { runOutcome, startTaskRun } from '../../workers/runs';
+import { readLogs } from '../../api/logs';
+import { collect, configFrom, loadCatalog, natsConnection, temporalClient } from '../context';
+import { ExitCode } from '../exit-codes';
+import { tasksOf } from '../watch';
+
+/** `--hosts all`, `--hosts web-1,web-2`, or a label selector such as `--hosts role=web,env!=dev`. */
+export function targetsFromFlag(value: string): TargetsSpec {
+  if (value === 'all') return { all: true };
+  if (/[=!()]|\s(not)?in\s/.test(value)) return { selector: value };
+  return { hosts: value.split(',').map((h) => h.trim()).filter(Boolean) };
+}
+
+interface AdhocOptions {
+  hosts: string;
+  filename: string[];
+  sudo?: boolean;
+  timeout: string;
+  concurrency: string;
+}
+
+function adhocOptions(command: Command): Command {
+  return command
+    .requiredOption('--hosts <selector>', 'all, host names (a,b) or a label selector (role=web)')
+    .requiredOption('-f, --filename <path>', 'Host definitions (file or directory, repeatable)', collect)
+    .option('--sudo', 'run as root through sudo -n')
+    .option('--timeout <seconds>', 'per host', '600')
+    .option('--concurrency <n>', 'hosts at once', '50');
+}
+
+export function adhocCommands(program: Command): void {
+  adhocOptions(program.command('shell').description('run a command on hosts now and print their output').argument('<command...>', 'the command (after --)')).action(
+    async (words: string[], opts: AdhocOptions, command: Command) => {
+      await runAdhoc(command, opts, { name: 'shell', shell: words.join(' ') });
+    },
+  );
+  const file = program.command('file').description('copy a file to or from hosts');
+  adhocOptions(file.command('push').description('push a local file to hosts').argument('<source>').argument('<destination>'))
+    .option('--mode <mode>', 'file mode on the host', '0644')
+    .option('--owner <user[:group]>', 'owner on the host (needs --sudo unless it is you)')
+    .action(async (source: string, destination: string, opts: AdhocOptions & { mode: string; owner?: string }, command: Command) => {
+      await runAdhoc(command, opts, { name: 'push', file: { direction: 'push', source, destination, mode: opts.mode, owner: opts.owner } });
+    });
+  adhocOptions(file.command('pull').description('pull a file from hosts into DIR/<host>/').argument('<source>').argument('<directory>')).action(
+    async (source: string, directory: string, opts: AdhocOptions, command: Command) => {
+      await runAdhoc(command, opts, { name: 'pull', file: { direction: 'pull', source, destination: directory } });
+    },
+  );
+}
+
+async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<string, unknown>): Promise<void> {
+  const name = step.name === 'shell' ? 'shell' : `file-${String(step.name)}`;
+  const catalog = loadCatalog(opts.filename);
+  const parsed = taskSchema.safeParse({
+    apiVersion: API_VERSION,
+    kind: 'Task',
+    metadata: { name },
+    spec: {
+      steps: [{ ...step, sudo: Boolean(opts.sudo), timeoutSeconds: Number(opts.timeout) }],
+      concurrency: Number(opts.concurrency),
+      // Ad-hoc work reports every host; one failure does not stop the others.
+      maxFailures: '100%',
+    },
+  });
+  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, `ops ${command.name()}`));
+  catalog.add(parsed.data);
+  const config = configFrom(command);
+  const input = planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } });
+  const client = await temporalClient(config);
+  const { runId } = await startTaskRun(client, input);
+  console.error(`run ${runId}: ${name} on ${input.hosts.length} host(s)`);
+  const outcome = await streamUntilDone(client, config, runId);
+  const hosts = tasksOf(outcome).flatMap((t) => t.hosts);
+  for (const h of hosts) {
+    if (h.status !== 'succeeded') console.error(`✗ ${h.host}: ${h.status}${h.message ? `: ${h.message}` : ''}`);
+  }
+  const ok = hosts.filter((h) => h.status === 'succeeded').length;
+  console.error(`${ok}/${hosts.length} hosts succeeded`);
+  if (ok !== hosts.length) process.exitCode = ExitCode.runFailed;
+}
+
+/** Prints output as hosts produce it (`host | line`), until the run ends and its output is drained. */
+async function streamUntilDone(client: Client, config: OpsConfig, runId: string) {
+  if (config.natsUrl === 'off') return runOutcome(client, runId);
+  const nc = await natsConnection(config);
+  const following = new AbortController();
+  let lastSeq = 0;
+  const print = (host: string, stream: string, text: string) => {
+    const out = stream === 'stderr' ? process.stderr : process.stdout;
+    for (const line of text.replace(/\n$/, '').split('\n')) out.write(`${host} | ${line}\n`);
+  };
+  const reader = (async () => {
+    for await (const chunk of readLogs(nc, runId, { follow: true, signal: following.signal })) {
+      lastSeq = chunk.seq;
+      if (chunk.stream !== 'status') print(chunk.host, chunk.stream, chunk.text);
+    }
+  })();
+  try {
+    const outcome = await runOutcome(client, runId);
+    following.abort();
+    await reader;
+    for await (const chunk of readLogs(nc, runId, { follow: false, after: lastSeq })) {
+      if (chunk.stream !== 'status') print(chunk.host, chunk.stream, chunk.text);
+    }
+    return outcome;
+  } finally {
+    await nc.close();
+  }
+}

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startTemporal } from '../../workers/embedded/temporal-server';
+import { startNats } from '../../workers/embedded/nats-server';
+import { canConnect } from '../../workers/embedded/processes';
+import { startWorkers } from '../../workers/worker';
+import { loadConfig, localRequester } from '../../workers/config';
+import { connectClient } from '../../workers/temporal';
+import { startPipelineRun } from '../../workers/runs';
+import { planPipelineRun } from '../../model/plan';
+import { LOCAL_CLUSTER } from '../../model/host';
+import { loadCatalog, temporalWebLink } from '../context';
+import { CliError, ExitCode } from '../exit-codes';
+import { watchRun } from '../watch';
+
+const TEMPORAL_PORT = 7233;
+const UI_PORT = 8233;
+const NATS_PORT = 4222;
+const EXAMPLES = resolve(__dirname, '..', '..', '..', 'examples');
+
+export function upCommand(program: Command): void {
+  program
+    .command('up')
+    .description('the embedded stack: Temporal, NATS and a worker on this machine; runs an example pipeline, then stays up')
+    .option('--examples <dir>', 'definitions to load', EXAMPLES)
+    .option('--pipeline <name>', 'the example pipeline to run at start ("none" to skip)', 'node-health')
+    .action(async (opts: { examples: string; pipeline: string }, command: Command) => {
+      const flags = command.optsWithGlobals() as { dataDir?: string };
+      const base = loadConfig({ dataDir: flags.dataDir });
+      mkdirSync(base.dataDir, { recursive: true });
+      for (const [what, port] of [['Temporal', TEMPORAL_PORT], ['Temporal Web', UI_PORT], ['NATS', NATS_PORT]] as const) {
+        if (await canConnect('127.0.0.1', port)) throw new CliError(`port ${port} (${what}) is already in use: is another stack running? Stop it, or use that one.`, ExitCode.unavailable);
+      }
+      const catalog = loadCatalog([opts.examples]);
+      console.log(`data directory: ${base.dataDir}`);
+      const temporal = await startTemporal({ dbFile: join(base.dataDir, 'temporal.db'), port: TEMPORAL_PORT, uiPort: UI_PORT });
+      const nats = await startNats({ port: NATS_PORT, storeDir: join(base.dataDir, 'nats') });
+      const config = { ...base, temporalAddress: temporal.address, natsUrl: nats.url, tls: undefined, apiKey: undefined };
+      console.log(`Temporal ${temporal.address}, Temporal Web ${temporal.uiUrl}, NATS ${nats.url}`);
+      const workers = await startWorkers(config, { control: true, cluster: LOCAL_CLUSTER });
+      console.log(`worker ${workers.identity} polling ops.control and ops.cluster.${LOCAL_CLUSTER}`);
+      const stopAll = async () => {
+        await workers.shutdown().catch(() => undefined);
+        await nats.stop();
+        await temporal.stop();
+      };
+      try {
+        if (opts.pipeline !== 'none') {
+          const client = await connectClient(config);
+          const input = planPipelineRun(catalog, opts.pipeline, { variables: {}, origin: { trigger: 'cli', requester: localRequester() } });
+          const { runId } = await startPipelineRun(client, input);
+          console.log(`\nrun ${runId} (pipeline ${opts.pipeline}) started`);
+          console.log(`  Temporal Web: ${temporalWebLink(config, runId)}`);
+          const outcome = await watchRun(client, runId, (line) => console.log(line));
+          console.log(`  output:       ops logs ${runId}`);
+          if (outcome.result.status !== 'succeeded') process.exitCode = ExitCode.runFailed;
+        }
+        console.log(`\nThe stack is up; Ctrl-C stops it. In another shell:\n  export TEMPORAL_ADDRESS=${temporal.address} OPS_NATS_URL=${nats.url}\n  ./bin/ops run -f examples/ --pipeline ${opts.pipeline === 'none' ? 'node-health' : opts.pipeline} --watch`);
+        await workers.done;
+      } finally {
+        await stopAll();
+      }
+    });
+}

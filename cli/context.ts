@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { connect, type NatsConnection } from 'nats';
+import { loadConfig, type ConfigFlags, type OpsConfig } from '../workers/config';
+import { connectClient } from '../workers/temporal';
+import { loadResources } from '../model/load';
+import { Catalog } from '../model/catalog';
+import { CliError, ExitCode } from './exit-codes';
+
+/** Global flags every command accepts; environment variables fill in what is not given. */
+export function addConnectionOptions(program: Command): Command {
+  return program
+    .option('--address <host:port>', 'Temporal frontend (env TEMPORAL_ADDRESS)')
+    .option('--namespace <ns>', 'Temporal namespace (env TEMPORAL_NAMESPACE)')
+    .option('--tls-cert <file>', 'client certificate for mTLS (env TEMPORAL_TLS_CERT)')
+    .option('--tls-key <file>', 'client key for mTLS (env TEMPORAL_TLS_KEY)')
+    .option('--tls-ca <file>', 'CA certificate of the server (env TEMPORAL_TLS_CA)')
+    .option('--tls-server-name <name>', 'server name to verify (env TEMPORAL_TLS_SERVER_NAME)')
+    .option('--api-key <key>', 'Temporal Cloud API key (env TEMPORAL_API_KEY)')
+    .option('--nats <url>', 'NATS server for run output, or "off" (env OPS_NATS_URL)')
+    .option('--data-dir <dir>', 'where Ops keeps its keys and state (env OPS_DATA_DIR)');
+}
+
+export function configFrom(command: Command): OpsConfig {
+  return loadConfig(command.optsWithGlobals() as ConfigFlags);
+}
+
+export async function temporalClient(config: OpsConfig): Promise<Client> {
+  try {
+    return await connectClient(config);
+  } catch (e) {
+    throw new CliError(`cannot reach Temporal at ${config.temporalAddress}: ${(e as Error).message}`, ExitCode.unavailable);
+  }
+}
+
+export async function natsConnection(config: OpsConfig): Promise<NatsConnection> {
+  if (config.natsUrl === 'off') throw new CliError('run output needs NATS; OPS_NATS_URL is "off"', ExitCode.unavailable);
+  try {
+    return await connect({ servers: config.natsUrl, name: 'ops-cli' });
+  } catch (e) {
+    throw new CliError(`cannot reach NATS at ${config.natsUrl}: ${(e as Error).message}`, ExitCode.unavailable);
+  }
+}
+
+export function loadCatalog(files: string[] | undefined): Catalog {
+  if (!files?.length) throw new CliError('give definition files or directories with -f', ExitCode.usage);
+  return Catalog.from(loadResources(files));
+}
+
+export function temporalWebLink(config: OpsConfig, workflowId: string): string {
+  const base = process.env.OPS_TEMPORAL_WEB ?? 'http://localhost:8233';
+  return `${base}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** `--var k=v` (repeatable); `k=@file` reads the value from a file, so secrets stay out of `ps`. */
+export function parseVars(pairs: string[] = []): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError(`--var ${pair}: expected name=value`, ExitCode.usage);
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    vars[name] = value.startsWith('@') ? readValueFile(name, value.slice(1)) : value;
+  }
+  return vars;
+}
+
+function readValueFile(name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (e) {
+    throw new CliError(`--var ${name}=@${path}: ${(e as Error).message}`, ExitCode.usage);
+  }
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

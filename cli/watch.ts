@@ -1,0 +1,70 @@
+import type { Client } from '@temporalio/client';
+import type { HostResult, RunStatus, TaskRunResult } from '../model/run';
+import { runOutcome, runTree, type RunOutcome } from '../workers/runs';
+import type { HostProgress } from '../workflows/progress';
+
+const POLL_MS = 500;
+
+/** Where watch output goes; tests pass their own. */
+export type Print = (line: string) => void;
+
+/**
+ * Follows a run until it ends, printing each stage as it starts and each host as it finishes
+ * (not in target order: in the order they finish). Returns the run's final outcome.
+ */
+export async function watchRun(client: Client, runId: string, print: Print): Promise<RunOutcome> {
+  const shownHosts = new Set<string>();
+  const shownStages = new Set<string>();
+  const showHost = (task: string, h: HostProgress | HostResult) => {
+    const id = `${task}/${h.host}`;
+    if (h.status === 'running' || shownHosts.has(id)) return;
+    shownHosts.add(id);
+    print(hostLine(task, h));
+  };
+  for (;;) {
+    const tree = await runTree(client, runId).catch(() => undefined);
+    for (const stage of tree?.pipeline?.stages ?? []) {
+      if (stage.status !== 'pending' && !shownStages.has(stage.name)) {
+        shownStages.add(stage.name);
+        print(`stage ${stage.name}${stage.finally ? ' (finally)' : ''} on cluster ${stage.cluster}: ${stage.status === 'skipped' ? 'skipped' : stage.tasks.map((t) => t.name).join(', ')}`);
+      }
+    }
+    for (const task of tree?.tasks ?? []) for (const h of task.hosts) showHost(task.name, h);
+    if (!tree || tree.closed) break;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  const outcome = await runOutcome(client, runId);
+  // Hosts that finished between the last poll and the end.
+  for (const task of tasksOf(outcome)) for (const h of task.hosts) showHost(task.name, h);
+  print(summaryLine(outcome));
+  return outcome;
+}
+
+export function tasksOf(outcome: RunOutcome): TaskRunResult[] {
+  return outcome.kind === 'task' ? [outcome.result] : outcome.result.stages.flatMap((s) => s.tasks);
+}
+
+export function statusOf(outcome: RunOutcome): RunStatus {
+  return outcome.result.status;
+}
+
+const MARK: Record<string, string> = { succeeded: '✓', skipped: '-', cancelled: '⊘' };
+
+function hostLine(task: string, h: HostProgress | HostResult): string {
+  const mark = MARK[h.status] ?? '✗';
+  const exit = h.exitCode !== undefined && h.status !== 'succeeded' ? ` exit ${h.exitCode}` : '';
+  const message = h.status === 'succeeded' || !h.message ? '' : `  ${h.message}`;
+  return `  ${mark} ${h.host.padEnd(20)} ${h.status.padEnd(16)} [${task}]${exit}${message}`;
+}
+
+function summaryLine(outcome: RunOutcome): string {
+  const hosts = tasksOf(outcome).flatMap((t) => t.hosts);
+  const count = (s: string) => hosts.filter((h) => h.status === s).length;
+  const failed = hosts.filter((h) => !['succeeded', 'skipped', 'cancelled'].includes(h.status)).length;
+  const parts = [`${count('succeeded')} succeeded`, `${failed} failed`];
+  if (count('skipped')) parts.push(`${count('skipped')} skipped`);
+  if (count('cancelled')) parts.push(`${count('cancelled')} cancelled`);
+  const reason = outcome.result.reason ? `: ${outcome.result.reason}` : '';
+  return `run ${outcome.result.status} (${parts.join(', ')} host results)${reason}`;
+}
+

@@ -1,0 +1,103 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml';
+import { ValidationError, type Issue } from './errors';
+import { validateResource, type Resource } from './resources';
+
+export interface LoadedResource {
+  resource: Resource;
+  file: string;
+}
+
+const DEFINITION_FILE = /\.(ya?ml|json)$/;
+
+/** Every definition file under the given files or directories, in a stable order. */
+export function definitionFiles(paths: ReadonlyArray<string>): string[] {
+  return paths.flatMap((path) => {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      throw new ValidationError([{ file: path, path: '', message: 'no such file or directory' }]);
+    }
+    if (!stat.isDirectory()) return [path];
+    return readdirSync(path, { recursive: true, encoding: 'utf8' })
+      .filter((f) => DEFINITION_FILE.test(f))
+      .sort()
+      .map((f) => join(path, f))
+      .filter((f) => statSync(f).isFile());
+  });
+}
+
+/**
+ * Parses and validates every document of the given files or directories.
+ * All problems are collected and thrown together, each naming file, line, document and field.
+ */
+export function loadResources(paths: ReadonlyArray<string>): LoadedResource[] {
+  const issues: Issue[] = [];
+  const loaded: LoadedResource[] = [];
+  for (const file of definitionFiles(paths)) {
+    const result = parseDefinitions(readFileSync(file, 'utf8'), file);
+    issues.push(...result.issues);
+    loaded.push(...result.resources.map((resource) => ({ resource: resolveRelativePaths(resource, file), file })));
+  }
+  if (issues.length) throw new ValidationError(issues);
+  return loaded;
+}
+
+/** Parses YAML or JSON text holding one or more documents (or a List of items). */
+export function parseDefinitions(text: string, file?: string): { resources: Resource[]; issues: Issue[] } {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  const issues: Issue[] = [];
+  const resources: Resource[] = [];
+  const list = Array.isArray(docs) ? docs : [docs];
+  for (const doc of list) {
+    if (doc.errors.length) {
+      for (const e of doc.errors) issues.push({ file, line: lineCounter.linePos(e.pos[0]).line, path: '', message: `invalid YAML: ${e.message.split('\n')[0]}` });
+      continue;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    const items = isList(value) ? value.items : [value];
+    items.forEach((item, index) => {
+      const prefix = isList(value) ? ['items', index] : [];
+      const result = validateResource(item);
+      if (result.resource) resources.push(result.resource);
+      for (const issue of result.issues) {
+        const at = [...prefix, ...(issue.at ?? [])];
+        issues.push({ ...issue, file, line: lineOf(doc, at, lineCounter) });
+      }
+    });
+  }
+  return { resources, issues };
+}
+
+function isList(value: unknown): value is { items: unknown[] } {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'List' && Array.isArray((value as { items?: unknown }).items);
+}
+
+/** The line of the deepest node along `path` that exists in the document. */
+function lineOf(doc: Document, path: ReadonlyArray<PropertyKey>, lineCounter: LineCounter): number | undefined {
+  for (let depth = path.length; depth >= 0; depth -= 1) {
+    const node = doc.getIn(path.slice(0, depth) as Array<string | number>, true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+/** Paths on the worker's side of a file step (push source, pull destination) are relative to the definition file. */
+function resolveRelativePaths(resource: Resource, file: string): Resource {
+  if (resource.kind !== 'Task') return resource;
+  const base = dirname(resolve(file));
+  const local = (path: string) => (isAbsolute(path) ? path : join(base, path));
+  const steps = resource.spec.steps.map((step) => {
+    if (!step.file) return step;
+    const f = step.file;
+    if (f.direction === 'push' && f.source) return { ...step, file: { ...f, source: local(f.source) } };
+    if (f.direction === 'pull') return { ...step, file: { ...f, destination: local(f.destination) } };
+    return step;
+  });
+  return { ...resource, spec: { ...resource.spec, steps } };
+}
+

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** The API group of every Ops resource; it contains a dot so the same documents can become CRDs. */
+export const API_GROUP = 'ops.dev';
+export const API_VERSION = `${API_GROUP}/v1`;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+/** Variable and result names: usable in `${…}` and as shell-friendly identifiers. */
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A name that may appear inside task queues, subjects and `${tasks.<name>…}` references: no dots. */
+export const dnsLabel = z
+  .string()
+  .max(63, 'must be at most 63 characters')
+  .regex(DNS_LABEL, 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit');
+
+/** Host names may be fully qualified (dots allowed). */
+export const dnsSubdomain = z
+  .string()
+  .max(253, 'must be at most 253 characters')
+  .regex(DNS_SUBDOMAIN, 'must be a DNS name: lower-case letters, digits, "-" and "."');
+
+export const identifier = z.string().regex(IDENTIFIER, 'must be a letter or "_" followed by letters, digits or "_"');
+
+export const labels = z.record(
+  z.string().max(316).regex(LABEL_KEY, 'label keys must be [prefix/]name of letters, digits, "-", "_" and "."'),
+  z.string().max(63).regex(LABEL_VALUE, 'label values must be letters, digits, "-", "_" and "." (at most 63)'),
+);
+
+export function objectMeta<N extends z.ZodString>(name: N) {
+  return z.strictObject({
+    name,
+    labels: labels.optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    resourceVersion: z.string().optional(),
+  });
+}
+
+export function resourceSchema<K extends string, N extends z.ZodString, S extends z.ZodType>(kind: K, name: N, spec: S) {
+  return z.strictObject({
+    apiVersion: z.literal(API_VERSION, { error: `must be "${API_VERSION}"` }),
+    kind: z.literal(kind),
+    metadata: objectMeta(name),
+    spec,
+  });
+}

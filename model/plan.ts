@@ -1,0 +1,254 @@
+/**
+ * Turns definitions and a request into the frozen input of a run, checking everything that can be
+ * checked before anything starts. Problems are thrown together as one ValidationError.
+ */
+import type { Catalog } from './catalog';
+import type { Host } from './host';
+import type { TargetsSpec, Task } from './task';
+import type { HostTarget, PipelineRunInput, RunOrigin, TaskRunInput } from './run';
+import { ValidationError, type Issue } from './errors';
+import { matchesSelector, parseSelector, SelectorError } from './selector';
+import { resolveVariables } from './variables';
+import { renderTemplate, templateRefs, TemplateError } from './template';
+import { newRunId } from './naming';
+
+/** What a pipeline's task values may name besides its variables and earlier results. */
+const RUN_REFS = ['run.id', 'run.status'];
+
+export interface RunRequest {
+  variables: Record<string, string>;
+  origin: RunOrigin;
+  runId?: string;
+}
+
+export function toHostTarget(catalog: Catalog, host: Host, via: string[] = []): HostTarget {
+  const s = host.spec;
+  let bastion: HostTarget | undefined;
+  if (s.bastion) {
+    const jump = catalog.hosts.get(s.bastion);
+    const document = `Host/${host.metadata.name}`;
+    if (!jump) throw new ValidationError([{ document, path: 'spec.bastion', message: `names Host "${s.bastion}", which is not defined` }]);
+    if (via.includes(jump.metadata.name)) throw new ValidationError([{ document, path: 'spec.bastion', message: `forms a loop: ${[...via, jump.metadata.name].join(' → ')}` }]);
+    bastion = toHostTarget(catalog, jump, [...via, host.metadata.name]);
+  }
+  return {
+    name: host.metadata.name,
+    address: s.address,
+    port: s.port,
+    username: s.username,
+    connection: s.connection,
+    cluster: s.cluster,
+    credentialRef: s.credentialRef,
+    hostKey: s.hostKey,
+    trustOnFirstUse: s.trustOnFirstUse,
+    bastion,
+    labels: host.metadata.labels ?? {},
+  };
+}
+
+/** Hosts the targets select, ordered by name so canaries and batches are predictable. */
+export function selectHosts(catalog: Catalog, targets: TargetsSpec | undefined, where: { document: string; path: string }): { hosts: Host[]; issues: Issue[] } {
+  const all = [...catalog.hosts.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  if (!targets) return { hosts: [], issues: [{ ...where, message: 'no targets: give hosts, selector or all' }] };
+  if (targets.all) return { hosts: all, issues: [] };
+  if (targets.hosts) {
+    const missing = targets.hosts.filter((n) => !catalog.hosts.has(n));
+    if (missing.length) return { hosts: [], issues: [{ ...where, path: `${where.path}.hosts`, message: `names undefined host(s): ${missing.join(', ')}` }] };
+    return { hosts: targets.hosts.map((n) => catalog.hosts.get(n) as Host), issues: [] };
+  }
+  try {
+    const requirements = parseSelector(targets.selector ?? '');
+    return { hosts: all.filter((h) => matchesSelector(requirements, h.metadata.labels)), issues: [] };
+  } catch (e) {
+    if (e instanceof SelectorError) return { hosts: [], issues: [{ ...where, path: `${where.path}.selector`, message: e.message }] };
+    throw e;
+  }
+}
+
+function describeTargets(targets: TargetsSpec | undefined): string {
+  if (!targets) return 'none';
+  if (targets.all) return 'all';
+  if (targets.hosts) return `hosts ${targets.hosts.join(', ')}`;
+  return `selector ${typeof targets.selector === 'string' ? targets.selector : JSON.stringify(targets.selector)}`;
+}
+
+export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequest & { targets?: TargetsSpec }): TaskRunInput {
+  const task = catalog.tasks.get(taskName);
+  if (!task) throw new ValidationError([{ document: `Task/${taskName}`, path: '', message: 'is not defined' }]);
+  const document = `Task/${taskName}`;
+  const targets = request.targets ?? task.spec.targets;
+  const issues: Issue[] = [];
+  const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, request.variables, { document, path: 'variables' });
+  issues.push(...varIssues);
+  const { hosts, issues: targetIssues } = selectHosts(catalog, targets, { document, path: 'spec.targets' });
+  issues.push(...targetIssues);
+  if (!targetIssues.length && hosts.length === 0) issues.push({ document, path: 'spec.targets', message: `match no hosts (${describeTargets(targets)})` });
+  const clusters = [...new Set(hosts.map((h) => h.spec.cluster))];
+  if (clusters.length > 1) {
+    issues.push({ document, path: 'spec.targets', message: `select hosts of several clusters (${clusters.join(', ')}); run them from a pipeline with one stage per cluster` });
+  }
+  const targetsList = issues.length ? [] : hosts.map((h) => toHostTarget(catalog, h));
+  if (issues.length) throw new ValidationError(issues);
+  return {
+    runId: request.runId ?? newRunId(taskName),
+    name: taskName,
+    task: { name: taskName, spec: task.spec },
+    cluster: clusters[0],
+    hosts: targetsList,
+    variables: resolved.values,
+    secretNames: resolved.secretNames,
+    origin: request.origin,
+  };
+}
+
+export function planPipelineRun(catalog: Catalog, pipelineName: string, request: RunRequest): PipelineRunInput {
+  const pipeline = catalog.pipelines.get(pipelineName);
+  const document = `Pipeline/${pipelineName}`;
+  if (!pipeline) throw new ValidationError([{ document, path: '', message: 'is not defined' }]);
+  const issues: Issue[] = [];
+  const { resolved, issues: varIssues } = resolveVariables(pipeline.spec.variables, request.variables, { document, path: 'variables' });
+  issues.push(...varIssues);
+  const pipelineVars = new Set(pipeline.spec.variables.map((v) => v.name));
+  const tasks: PipelineRunInput['tasks'] = {};
+  const targets: Record<string, string[]> = {};
+  const usedHosts = new Map<string, Host>();
+  /** Results of tasks in earlier stages, by task name in this pipeline. */
+  const earlierResults = new Map<string, Set<string>>();
+  const groups = [
+    ['stages', pipeline.spec.stages],
+    ['finally', pipeline.spec.finally],
+  ] as const;
+  for (const [group, stages] of groups) {
+    stages.forEach((stage, i) => {
+      const stagePath = `spec.${group}[${i}]`;
+      if (!catalog.clusters.has(stage.cluster)) issues.push({ document, path: `${stagePath}.cluster`, message: `names Cluster "${stage.cluster}", which is not defined` });
+      const stageResults: Array<[string, Set<string>]> = [];
+      stage.tasks.forEach((ref, j) => {
+        const path = `${stagePath}.tasks[${j}]`;
+        const task = catalog.tasks.get(ref.task);
+        if (!task) {
+          issues.push({ document, path: `${path}.task`, message: `names Task "${ref.task}", which is not defined` });
+          return;
+        }
+        tasks[ref.task] = { name: ref.task, spec: task.spec };
+        issues.push(...checkTaskRefVariables(task, ref.variables, pipelineVars, earlierResults, { document, path: `${path}.variables` }));
+        const selected = selectHosts(catalog, ref.targets ?? task.spec.targets, { document, path: ref.targets ? `${path}.targets` : `${path} (Task/${ref.task} spec.targets)` });
+        issues.push(...selected.issues);
+        if (!selected.issues.length && selected.hosts.length === 0) {
+          issues.push({ document, path: `${path}.targets`, message: `Task/${ref.task}: targets match no hosts (${describeTargets(ref.targets ?? task.spec.targets)})` });
+        }
+        for (const host of selected.hosts) {
+          if (host.spec.cluster !== stage.cluster) {
+            issues.push({ document, path, message: `host "${host.metadata.name}" belongs to cluster "${host.spec.cluster}" but stage "${stage.name}" runs on cluster "${stage.cluster}"` });
+          }
+          usedHosts.set(host.metadata.name, host);
+        }
+        targets[ref.name] = selected.hosts.map((h) => h.metadata.name);
+        stageResults.push([ref.name, new Set(task.spec.results.map((r) => r.name))]);
+      });
+      // Tasks of one stage run in parallel, so only later stages may read their results.
+      for (const [name, results] of stageResults) earlierResults.set(name, results);
+    });
+  }
+  let hosts: HostTarget[] = [];
+  try {
+    hosts = [...usedHosts.values()].map((h) => toHostTarget(catalog, h));
+  } catch (e) {
+    if (e instanceof ValidationError) issues.push(...e.issues);
+    else throw e;
+  }
+  if (issues.length) throw new ValidationError(issues);
+  return {
+    runId: request.runId ?? newRunId(pipelineName),
+    pipeline,
+    tasks,
+    targets,
+    hosts,
+    variables: resolved.values,
+    secretNames: resolved.secretNames,
+    origin: request.origin,
+  };
+}
+
+/** A stage's values for a task may name pipeline variables and results of earlier stages' tasks. */
+function checkTaskRefVariables(
+  task: Task,
+  values: Record<string, string>,
+  pipelineVars: Set<string>,
+  earlierResults: Map<string, Set<string>>,
+  where: { document: string; path: string },
+): Issue[] {
+  const issues: Issue[] = [];
+  const declared = new Map(task.spec.variables.map((v) => [v.name, v]));
+  for (const [name, value] of Object.entries(values)) {
+    if (!declared.has(name)) {
+      issues.push({ ...where, path: `${where.path}.${name}`, message: `Task/${task.metadata.name} declares no variable "${name}"` });
+      continue;
+    }
+    let refs: string[] = [];
+    try {
+      refs = templateRefs(value);
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      issues.push({ ...where, path: `${where.path}.${name}`, message: e.message });
+    }
+    for (const ref of refs) {
+      const m = /^tasks\.([^.]+)\.results\.([^.]+)$/.exec(ref);
+      if (m) {
+        const results = earlierResults.get(m[1]);
+        if (!results) issues.push({ ...where, path: `${where.path}.${name}`, message: `"\${${ref}}": no task "${m[1]}" runs in an earlier stage` });
+        else if (!results.has(m[2])) issues.push({ ...where, path: `${where.path}.${name}`, message: `"\${${ref}}": task "${m[1]}" declares no result "${m[2]}"` });
+      } else if (!pipelineVars.has(ref) && !RUN_REFS.includes(ref)) {
+        issues.push({ ...where, path: `${where.path}.${name}`, message: `"\${${ref}}" is neither a pipeline variable, ${RUN_REFS.join(', ')} nor tasks.<task>.results.<name>` });
+      }
+    }
+  }
+  for (const v of task.spec.variables) {
+    const provided = v.name in values || pipelineVars.has(v.name) || v.default !== undefined;
+    if (v.required && !provided) {
+      issues.push({ ...where, path: `${where.path}.${v.name}`, message: `Task/${task.metadata.name} requires variable "${v.name}"; set it here or declare a pipeline variable of that name` });
+    }
+  }
+  return issues;
+}
+
+
+/**
+ * Values of a pipeline task's variables at the moment its stage starts: the stage's mapping
+ * (rendered with pipeline variables and earlier results), else the pipeline variable of the
+ * same name, else the task's default. Runs inside the workflow, so it must stay pure.
+ */
+export function resolveStageTaskVariables(
+  task: { name: string; spec: Task['spec'] },
+  mapping: Readonly<Record<string, string>>,
+  pipeline: { values: Readonly<Record<string, string>>; secretNames: ReadonlyArray<string>; runId: string; status: string },
+  results: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  where: { document: string; path: string },
+): { values: Record<string, string>; secretNames: string[]; issues: Issue[] } {
+  const given: Record<string, string> = {};
+  const secret = new Set(task.spec.variables.filter((v) => v.secret).map((v) => v.name));
+  const issues: Issue[] = [];
+  const lookup = (ref: string): string | undefined => {
+    const m = /^tasks\.([^.]+)\.results\.([^.]+)$/.exec(ref);
+    if (m) return results[m[1]]?.[m[2]] ?? '';
+    if (ref === 'run.id') return pipeline.runId;
+    if (ref === 'run.status') return pipeline.status;
+    return Object.prototype.hasOwnProperty.call(pipeline.values, ref) ? pipeline.values[ref] : undefined;
+  };
+  for (const v of task.spec.variables) {
+    if (Object.prototype.hasOwnProperty.call(mapping, v.name)) {
+      try {
+        given[v.name] = renderTemplate(mapping[v.name], lookup);
+      } catch (e) {
+        if (!(e instanceof TemplateError)) throw e;
+        issues.push({ ...where, path: `${where.path}.${v.name}`, message: e.message });
+      }
+      if (templateRefs(mapping[v.name]).some((r) => pipeline.secretNames.includes(r))) secret.add(v.name);
+    } else if (Object.prototype.hasOwnProperty.call(pipeline.values, v.name)) {
+      given[v.name] = pipeline.values[v.name];
+      if (pipeline.secretNames.includes(v.name)) secret.add(v.name);
+    }
+  }
+  const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, given, where);
+  return { values: resolved.values, secretNames: [...secret], issues: [...issues, ...varIssues] };
+}

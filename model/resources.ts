@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { API_VERSION } from './meta';
+import { hostSchema, type Host } from './host';
+import { clusterSchema, type Cluster } from './cluster';
+import { taskSchema, type Task } from './task';
+import { pipelineSchema, type Pipeline } from './pipeline';
+import { formatPath, type Issue } from './errors';
+
+export const resourceSchemas = {
+  Host: hostSchema,
+  Cluster: clusterSchema,
+  Task: taskSchema,
+  Pipeline: pipelineSchema,
+} as const;
+
+export type Kind = keyof typeof resourceSchemas;
+export type Resource = Host | Cluster | Task | Pipeline;
+export const KINDS = Object.keys(resourceSchemas) as Kind[];
+
+/** Validates one parsed document. Issues carry the field path; the caller adds file and line. */
+export function validateResource(doc: unknown): { resource?: Resource; issues: Issue[] } {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    return { issues: [{ path: '', message: 'must be a mapping with apiVersion, kind, metadata and spec' }] };
+  }
+  const { kind, apiVersion, metadata } = doc as Record<string, unknown>;
+  const name = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>).name : undefined;
+  const document = `${typeof kind === 'string' ? kind : '?'}/${typeof name === 'string' ? name : '?'}`;
+  if (apiVersion !== API_VERSION) {
+    return { issues: [{ document, path: 'apiVersion', at: ['apiVersion'], message: `must be "${API_VERSION}" (got ${JSON.stringify(apiVersion)})` }] };
+  }
+  if (typeof kind !== 'string' || !(kind in resourceSchemas)) {
+    return { issues: [{ document, path: 'kind', at: ['kind'], message: `must be one of ${KINDS.join(', ')} (got ${JSON.stringify(kind)})` }] };
+  }
+  const parsed = (resourceSchemas[kind as Kind] as z.ZodType).safeParse(doc);
+  if (parsed.success) return { resource: parsed.data as Resource, issues: [] };
+  return { issues: zodIssues(parsed.error, document) };
+}
+
+export function zodIssues(error: z.ZodError, document?: string, prefix: PropertyKey[] = []): Issue[] {
+  return error.issues.map((issue) => ({
+    document,
+    path: formatPath([...prefix, ...issue.path]),
+    at: [...prefix, ...issue.path],
+    message: describeZodIssue(issue),
+  }));
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+  return issue.message;
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { dnsLabel, dnsSubdomain, identifier, resourceSchema } from './meta';
+import { variableList } from './variables-schema';
+import { checkTaskReferences } from './scope';
+
+/** A count of hosts ("3") or a share of the targets ("25%"). */
+export const countOrPercent = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^\d+(\.\d+)?%$/, 'must be a whole number or a percentage such as "10%"'),
+]);
+
+export const labelSelectorSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchExpressions: z
+      .array(
+        z.strictObject({
+          key: z.string().min(1),
+          operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+          values: z.array(z.string()).optional(),
+        }),
+      )
+      .optional(),
+  }),
+]);
+export type LabelSelectorInput = z.infer<typeof labelSelectorSchema>;
+
+export const targetsSpec = z
+  .strictObject({
+    hosts: z.array(dnsSubdomain).min(1).optional(),
+    selector: labelSelectorSchema.optional(),
+    all: z.literal(true).optional(),
+  })
+  .refine((t) => [t.hosts, t.selector, t.all].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of hosts, selector or all',
+  });
+export type TargetsSpec = z.infer<typeof targetsSpec>;
+
+const stepCommon = {
+  name: dnsLabel.optional(),
+  sudo: z.boolean().default(false),
+  timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(600),
+  /** Further attempts after a non-zero exit or a timeout. */
+  retries: z.number().int().min(0).max(20).default(0),
+  retryDelaySeconds: z.number().min(0).max(3600).default(5),
+  /** Expression deciding per host whether the step runs, e.g. `${steps.check.exitCode} != 0`. */
+  when: z.string().min(1).optional(),
+  allowFailure: z.boolean().default(false),
+};
+
+export const fileSpec = z
+  .strictObject({
+    direction: z.enum(['push', 'pull']).default('push'),
+    /** push: a path on the worker's machine; pull: the path on the host. */
+    source: z.string().min(1).optional(),
+    /** push only: inline content, rendered with variables. */
+    content: z.string().optional(),
+    /** push: the path on the host; pull: a directory on the worker's machine (one sub-directory per host). */
+    destination: z.string().min(1),
+    mode: z.string().regex(/^0?[0-7]{3,4}$/, 'must be an octal mode such as "0644"').optional(),
+    owner: z.string().regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'must be "user" or "user:group"').optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (f.direction === 'push' && (f.source === undefined) === (f.content === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['source'], message: 'a push needs exactly one of source or content' });
+    }
+    if (f.direction === 'pull' && (f.source === undefined || f.content !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['source'], message: 'a pull needs source (the path on the host) and no content' });
+    }
+  });
+export type FileSpec = z.infer<typeof fileSpec>;
+
+export const stepSpec = z
+  .strictObject({
+    ...stepCommon,
+    /** A script run by `sh` on the host. */
+    shell: z.string().min(1, 'must not be empty').optional(),
+    file: fileSpec.optional(),
+  })
+  .refine((s) => (s.shell === undefined) !== (s.file === undefined), {
+    message: 'a step needs exactly one of shell (a script) or file (a transfer)',
+  });
+export type StepSpec = z.infer<typeof stepSpec>;
+
+export const batchSpec = z.strictObject({
+  /** Hosts in the first batch; the run stops there if it fails. */
+  canary: z.number().int().min(1).optional(),
+  size: countOrPercent,
+});
+
+export const taskSpec = z
+  .strictObject({
+    description: z.string().optional(),
+    variables: variableList,
+    targets: targetsSpec.optional(),
+    steps: z.array(stepSpec).min(1, 'a task needs at least one step'),
+    concurrency: z.number().int().min(1).max(10000).default(20),
+    batch: batchSpec.optional(),
+    maxFailures: countOrPercent.default(0),
+    results: z.array(z.strictObject({ name: identifier, description: z.string().optional() })).default([]),
+  })
+  .transform((spec) => ({
+    ...spec,
+    steps: spec.steps.map((s, i) => ({ ...s, name: s.name ?? `step-${i + 1}` })),
+  }))
+  .superRefine((spec, ctx) => {
+    const names = new Set<string>();
+    spec.steps.forEach((s, i) => {
+      if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'name'], message: `duplicate step name "${s.name}"` });
+      names.add(s.name);
+    });
+    for (const problem of checkTaskReferences(spec)) ctx.addIssue({ code: 'custom', ...problem });
+  });
+
+export const taskSchema = resourceSchema('Task', dnsLabel, taskSpec);
+export type Task = z.infer<typeof taskSchema>;
+export type TaskSpec = z.infer<typeof taskSpec>;
+export type Step = TaskSpec['steps'][number];

@@ -1,0 +1,46 @@
+import type { VariableSpec } from './variables-schema';
+import type { Issue } from './errors';
+
+export interface ResolvedVariables {
+  values: Record<string, string>;
+  secretNames: string[];
+}
+
+/**
+ * Applies defaults and checks required, regex and enum for the given values.
+ * Returns issues instead of throwing so callers can report every problem at once.
+ */
+export function resolveVariables(
+  specs: ReadonlyArray<VariableSpec>,
+  given: Readonly<Record<string, string>>,
+  where: { document?: string; path: string },
+): { resolved: ResolvedVariables; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const values: Record<string, string> = {};
+  const known = new Set(specs.map((s) => s.name));
+  for (const name of Object.keys(given)) {
+    if (!known.has(name)) {
+      const declared = specs.length ? `declared: ${specs.map((s) => s.name).join(', ')}` : 'none are declared';
+      issues.push({ ...where, path: `${where.path}.${name}`, message: `unknown variable (${declared})` });
+    }
+  }
+  for (const spec of specs) {
+    const value = Object.prototype.hasOwnProperty.call(given, spec.name) ? given[spec.name] : spec.default;
+    const path = `${where.path}.${spec.name}`;
+    const shown = spec.secret ? 'the value given' : `"${value}"`;
+    if (value === undefined) {
+      if (spec.required) issues.push({ ...where, path, message: 'is required and has no value' });
+      else values[spec.name] = '';
+      continue;
+    }
+    if (spec.enum && !spec.enum.includes(value)) {
+      issues.push({ ...where, path, message: `${shown} is not one of: ${spec.enum.join(', ')}` });
+    }
+    if (spec.regex && !new RegExp(`^(?:${spec.regex})$`).test(value)) {
+      issues.push({ ...where, path, message: `${shown} does not match ${spec.regex}` });
+    }
+    values[spec.name] = value;
+  }
+  const secretNames = specs.filter((s) => s.secret).map((s) => s.name);
+  return { resolved: { values, secretNames }, issues };
+}

@@ -1,0 +1,261 @@
+// A pipeline over real sshd hosts, driven through the `ops` CLI as a user would.
+import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
+import type { RunOutcome } from '../../workers/runs';
+import type { HostResult } from '../../model/run';
+import { readLogs } from '../../api/logs';
+
+let stack: TestStack;
+let worker: WorkerProcess;
+let hostsFile: string;
+
+beforeAll(async () => {
+  stack = await startStack({ count: 3 });
+  hostsFile = stack.writeFile('hosts.yaml', stack.hostsYaml());
+  worker = stack.startWorker();
+  await worker.ready;
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const TASKS = `
+apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: write-config }
+spec:
+  targets: { selector: role=fleet }
+  concurrency: 3
+  variables:
+    - { name: greeting, default: hello, regex: '[a-z]+' }
+  results:
+    - { name: version }
+  steps:
+    - name: dir
+      shell: mkdir -p it/\${host.name}
+    - name: push
+      file:
+        content: "greeting=\${greeting}\\nhost=\${host.name}\\n"
+        destination: it/\${host.name}/app.conf
+        mode: "0640"
+    - name: read
+      shell: |
+        cat it/\${host.name}/app.conf
+        echo "::result version=v-\$(grep -c = it/\${host.name}/app.conf)"
+---
+apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: use-result }
+spec:
+  targets: { selector: role=fleet }
+  variables:
+    - { name: seen, required: true }
+  steps:
+    - name: record
+      shell: echo "\${seen}" > it/\${host.name}/seen
+---
+apiVersion: ops.dev/v1
+kind: Pipeline
+metadata: { name: configure }
+spec:
+  variables:
+    - { name: greeting, default: hi }
+  stages:
+    - name: write
+      tasks: [{ task: write-config }]
+    - name: use
+      tasks:
+        - task: use-result
+          variables: { seen: "\${tasks.write-config.results.version}" }
+`;
+
+function hostsOf(outcome: RunOutcome): HostResult[] {
+  return outcome.kind === 'task' ? outcome.result.hosts : outcome.result.stages.flatMap((s) => s.tasks.flatMap((t) => t.hosts));
+}
+
+async function runJson(args: string[]): Promise<{ code: number; outcome: RunOutcome & { runId: string }; stderr: string }> {
+  const r = await stack.ops([...args, '--watch', '-o', 'json']);
+  if (!r.stdout.trim()) throw new Error(`no JSON from ops ${args.join(' ')} (exit ${r.code}):\n${r.stderr}\n${workerLogs(stack)}`);
+  return { code: r.code, outcome: JSON.parse(r.stdout), stderr: r.stderr };
+}
+
+test('a pipeline over 3 hosts pushes a file, runs shell and hands a result to the next stage', async () => {
+  const tasks = stack.writeFile('tasks.yaml', TASKS);
+  const { code, outcome, stderr } = await runJson(['run', '-f', hostsFile, '-f', tasks, '--pipeline', 'configure', '--var', 'greeting=howdy']);
+  expect(stderr).toContain('stage write');
+  expect(code).toBe(0);
+  expect(outcome.result.status).toBe('succeeded');
+  const hosts = hostsOf(outcome);
+  expect(hosts).toHaveLength(6);
+  expect(hosts.every((h) => h.status === 'succeeded')).toBe(true);
+  for (const host of stack.fleet.hosts) {
+    const conf = await stack.fleet.exec(host.name, `cat it/${host.name}/app.conf; stat -c %a it/${host.name}/app.conf; cat it/${host.name}/seen`);
+    expect(conf.stdout).toBe(`greeting=howdy\nhost=${host.name}\n640\nv-2\n`);
+  }
+  // The full output went to NATS, under the run and the host.
+  const nc = await stack.natsConnection();
+  const lines: string[] = [];
+  for await (const chunk of readLogs(nc, outcome.runId, { host: 'host-2', follow: false })) lines.push(chunk.text);
+  await nc.close();
+  expect(lines.join('')).toContain('greeting=howdy\nhost=host-2\n');
+  // A second run finds the file already in place.
+  const again = await runJson(['run', '-f', hostsFile, '-f', tasks, '--task', 'write-config', '--var', 'greeting=howdy']);
+  const push = again.outcome.kind === 'task' ? again.outcome.result.hosts[0].steps.find((s) => s.step === 'push') : undefined;
+  expect(push?.changed).toBe(false);
+});
+
+test('a non-zero exit is reported with its code while the other hosts succeed', async () => {
+  const file = stack.writeFile(
+    'exit.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: exit-on-two }
+spec:
+  targets: { all: true }
+  maxFailures: 1
+  steps:
+    - name: maybe-fail
+      shell: |
+        echo "checking \${host.name}"
+        if [ "\${host.name}" = host-2 ]; then echo "disk full" >&2; exit 7; fi
+`,
+  );
+  const { code, outcome } = await runJson(['run', '-f', hostsFile, '-f', file, '--task', 'exit-on-two']);
+  const byHost = Object.fromEntries(hostsOf(outcome).map((h) => [h.host, h]));
+  expect(byHost['host-2']).toMatchObject({ status: 'failed', exitCode: 7 });
+  expect(byHost['host-2'].message).toContain('exit code 7: disk full');
+  expect(byHost['host-1'].status).toBe('succeeded');
+  expect(byHost['host-3'].status).toBe('succeeded');
+  // One failure is within maxFailures 1: the run succeeds but says so.
+  expect(outcome.result.status).toBe('succeeded');
+  expect(outcome.result.reason).toContain('1 of 3 hosts failed');
+  expect(code).toBe(0);
+});
+
+test('a stopped host is unreachable and a wrong host key is refused, while the others succeed', async () => {
+  const keys = stack.fleet.hosts.map((h) => h.hostKeyFingerprint);
+  // host-3 is told to expect host-1's key.
+  const hosts = stack.writeFile('hosts-wrong-key.yaml', stack.hostsYaml((_h, i) => (i === 2 ? { hostKey: keys[0] } : {})));
+  const task = stack.writeFile(
+    'uptime.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: uptime }
+spec:
+  targets: { selector: role=fleet }
+  steps: [{ name: uptime, shell: uptime }]
+`,
+  );
+  await stack.fleet.stopHost('host-1');
+  try {
+    const { code, outcome } = await runJson(['run', '-f', hosts, '-f', task, '--task', 'uptime']);
+    const byHost = Object.fromEntries(hostsOf(outcome).map((h) => [h.host, h]));
+    expect(byHost['host-1'].status).toBe('unreachable');
+    expect(byHost['host-1'].message).toContain('ECONNREFUSED');
+    expect(byHost['host-2'].status).toBe('succeeded');
+    expect(byHost['host-3'].status).toBe('hostKeyRejected');
+    expect(byHost['host-3'].message).toContain(`expects ${keys[0]}`);
+    expect(outcome.result.status).toBe('failed');
+    expect(code).toBe(1);
+  } finally {
+    await stack.fleet.startHost('host-1');
+  }
+});
+
+test('a step that times out is killed on the host, with everything it started', async () => {
+  const file = stack.writeFile(
+    'slow.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: slow }
+spec:
+  targets: { hosts: [host-1] }
+  steps:
+    - name: hang
+      timeoutSeconds: 2
+      shell: |
+        echo started
+        sleep 301 &
+        sleep 302
+`,
+  );
+  const started = Date.now();
+  const { code, outcome } = await runJson(['run', '-f', hostsFile, '-f', file, '--task', 'slow']);
+  expect(code).toBe(1);
+  const [host] = hostsOf(outcome);
+  expect(host.status).toBe('timedOut');
+  expect(host.message).toContain('timed out after 2s');
+  expect(Date.now() - started).toBeLessThan(60_000);
+  const left = await stack.fleet.exec('host-1', 'pgrep -u opsfleet -f "sleep 30[12]" || echo none');
+  expect(left.stdout.trim()).toBe('none');
+});
+
+test('a secret variable is masked in output and never in clear in workflow history', async () => {
+  const secret = 'hunter2-Sx9q';
+  const file = stack.writeFile(
+    'secret.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: use-token }
+spec:
+  targets: { hosts: [host-1, host-2] }
+  variables:
+    - { name: token, secret: true, required: true }
+  steps:
+    - name: login
+      shell: |
+        echo "logging in with token=\${token}"
+        test "\${token}" = ${secret}
+---
+apiVersion: ops.dev/v1
+kind: Pipeline
+metadata: { name: with-secret }
+spec:
+  variables: [{ name: token, secret: true, required: true }]
+  stages: [{ name: login, tasks: [{ task: use-token }] }]
+`,
+  );
+  const secretFile = stack.writeFile('token.txt', `${secret}\n`);
+  const { code, outcome } = await runJson(['run', '-f', hostsFile, '-f', file, '--pipeline', 'with-secret', '--var', `token=@${secretFile}`]);
+  expect(code).toBe(0);
+  const nc = await stack.natsConnection();
+  let published = '';
+  for await (const chunk of readLogs(nc, outcome.runId, { follow: false })) published += chunk.text;
+  await nc.close();
+  expect(published).toContain('logging in with token=***');
+  expect(published).not.toContain(secret);
+  // Raw histories of the run and its children, as the server stores them.
+  const ids = [outcome.runId, `${outcome.runId}.use-token`];
+  for (const workflowId of ids) {
+    const history = await stack.client.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId } });
+    const raw = Buffer.from(JSON.stringify(history.history));
+    expect(history.history?.events?.length).toBeGreaterThan(3);
+    for (const form of [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('hex')]) expect(raw.includes(form)).toBe(false);
+  }
+});
+
+test('bad YAML and a bad variable are rejected with the file and field named, and nothing starts', async () => {
+  const before = await countRuns();
+  const bad = stack.writeFile('bad.yaml', `apiVersion: ops.dev/v1\nkind: Task\nmetadata: { name: bad }\nspec:\n  steps:\n    - name: x\n      shell: echo\n      timeoutSeconds: soon\n`);
+  const r1 = await stack.ops(['run', '-f', hostsFile, '-f', bad, '--task', 'bad']);
+  expect(r1.code).toBe(2);
+  expect(r1.stderr).toMatch(/bad\.yaml:8: Task\/bad: spec\.steps\[0\]\.timeoutSeconds: /);
+  const broken = stack.writeFile('broken.yaml', `apiVersion: ops.dev/v1\nkind: Task\nmetadata: { name: [unclosed\n`);
+  const r2 = await stack.ops(['run', '-f', broken, '--task', 'x']);
+  expect(r2.code).toBe(2);
+  expect(r2.stderr).toMatch(/broken\.yaml:\d+: invalid YAML/);
+  const tasks = stack.writeFile('tasks-for-var.yaml', TASKS);
+  const r3 = await stack.ops(['run', '-f', hostsFile, '-f', tasks, '--task', 'write-config', '--var', 'greeting=NOT-LOWER']);
+  expect(r3.code).toBe(2);
+  expect(r3.stderr).toContain('Task/write-config: variables.greeting: "NOT-LOWER" does not match [a-z]+');
+  const r4 = await stack.ops(['run', '-f', hostsFile, '-f', tasks, '--task', 'use-result']);
+  expect(r4.code).toBe(2);
+  expect(r4.stderr).toContain('variables.seen: is required');
+  expect(await countRuns()).toBe(before);
+});
+
+async function countRuns(): Promise<number> {
+  let n = 0;
+  for await (const _ of stack.client.workflow.list({ query: 'WorkflowType="pipelineRun" OR WorkflowType="taskRun"' })) n += 1;
+  return n;
+}

@@ -1,0 +1,56 @@
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Settings shared by the CLI, workers and server; each comes from a flag, else the environment,
+ * else a default that suits one machine.
+ */
+export interface OpsConfig {
+  temporalAddress: string;
+  namespace: string;
+  tls?: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string };
+  apiKey?: string;
+  /** `off` disables publishing output (it then lives only in activity result tails). */
+  natsUrl: string;
+  dataDir: string;
+  codecKeysFile: string;
+  /** Credentials this worker resolves `credentialRef`s from (activities/credentials.ts). */
+  credentialsFile: string;
+}
+
+export interface ConfigFlags {
+  address?: string;
+  namespace?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsServerName?: string;
+  apiKey?: string;
+  nats?: string;
+  dataDir?: string;
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): OpsConfig {
+  const dataDir = flags.dataDir ?? env.OPS_DATA_DIR ?? join(homedir(), '.local', 'share', 'ops');
+  const certFile = flags.tlsCert ?? env.TEMPORAL_TLS_CERT;
+  const keyFile = flags.tlsKey ?? env.TEMPORAL_TLS_KEY;
+  const caFile = flags.tlsCa ?? env.TEMPORAL_TLS_CA;
+  const serverName = flags.tlsServerName ?? env.TEMPORAL_TLS_SERVER_NAME;
+  const apiKey = flags.apiKey ?? env.TEMPORAL_API_KEY;
+  const wantsTls = certFile || keyFile || caFile || serverName || apiKey || env.TEMPORAL_TLS === 'true';
+  return {
+    temporalAddress: flags.address ?? env.TEMPORAL_ADDRESS ?? 'localhost:7233',
+    namespace: flags.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
+    tls: wantsTls ? { certFile, keyFile, caFile, serverName } : undefined,
+    apiKey,
+    natsUrl: flags.nats ?? env.OPS_NATS_URL ?? 'nats://127.0.0.1:4222',
+    dataDir,
+    codecKeysFile: env.OPS_CODEC_KEYS_FILE ?? join(dataDir, 'codec-keys.json'),
+    credentialsFile: env.OPS_CREDENTIALS_FILE ?? join(env.OPS_CONFIG_DIR ?? join(homedir(), '.config', 'ops'), 'credentials.yaml'),
+  };
+}
+
+/** Who is asking, for the requester search attribute of runs started from this machine. */
+export function localRequester(): string {
+  return `${process.env.USER ?? 'unknown'}@${hostname()}`;
+}

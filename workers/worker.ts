@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { CredentialStore } from '../activities/credentials';
+import { HostConnector } from '../activities/hosts';
+import { NatsLogPublisher, noLogs, type LogPublisher } from '../activities/logs';
+import { KnownHosts } from '../activities/ssh/host-keys';
+import { SshPool } from '../activities/ssh/pool';
+import { CONTROL_TASK_QUEUE, clusterTaskQueue } from '../model/naming';
+import type { OpsConfig } from './config';
+import { WORKFLOW_BUNDLE, WORKFLOWS_PATH } from './bundle';
+import { dataConverter, tlsConfig } from './temporal';
+import { ensureSearchAttributes } from './search-attributes';
+import { Connection } from '@temporalio/client';
+
+export interface WorkerPlan {
+  /** Poll the control queue (pipeline runs). */
+  control: boolean;
+  /** Poll this cluster's queue (task runs and the steps on its hosts). */
+  cluster?: string;
+  /** Steps this worker runs at once. */
+  maxActivities?: number;
+  /** Seconds an idle SSH connection stays open. */
+  sshIdleSeconds?: number;
+}
+
+export interface RunningWorkers {
+  identity: string;
+  /** Resolves when every worker has stopped. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Starts the workers a process runs; the control one and/or one cluster's. */
+export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (message: string) => void = console.error): Promise<RunningWorkers> {
+  installRuntime(log);
+  const identity = `${hostname()}/${process.pid}${plan.cluster ? `/${plan.cluster}` : ''}`;
+  const clientConnection = await Connection.connect({ address: config.temporalAddress, tls: tlsConfig(config), apiKey: config.apiKey });
+  await ensureSearchAttributes(clientConnection, config.namespace);
+  await clientConnection.close();
+  const connection = await NativeConnection.connect({ address: config.temporalAddress, tls: tlsConfig(config), apiKey: config.apiKey });
+  const common: Pick<WorkerOptions, 'connection' | 'namespace' | 'identity' | 'dataConverter' | 'workflowBundle' | 'workflowsPath'> = {
+    connection,
+    namespace: config.namespace,
+    identity,
+    dataConverter: dataConverter(config, { createKeys: true }),
+    ...(existsSync(WORKFLOW_BUNDLE) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH }),
+  };
+  const workers: Worker[] = [];
+  let logs: LogPublisher = noLogs;
+  let pool: SshPool | undefined;
+  if (plan.control) workers.push(await Worker.create({ ...common, taskQueue: CONTROL_TASK_QUEUE }));
+  if (plan.cluster) {
+    logs = config.natsUrl === 'off' ? noLogs : await NatsLogPublisher.connect(config.natsUrl, log);
+    if (config.natsUrl === 'off') log('OPS_NATS_URL=off: step output is kept only as the short tail in each result');
+    pool = new SshPool(
+      { credentials: CredentialStore.load(config.credentialsFile), knownHosts: new KnownHosts(join(config.dataDir, 'known_hosts.json')), readyTimeoutMs: 10_000 },
+      { idleMs: (plan.sshIdleSeconds ?? 300) * 1000, maxChannels: 8 },
+    );
+    const maxActivities = plan.maxActivities ?? 500;
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: clusterTaskQueue(plan.cluster),
+        activities: createActivities({ hosts: new HostConnector(pool), logs, identity }),
+        maxConcurrentActivityTaskExecutions: maxActivities,
+        maxConcurrentActivityTaskPolls: Math.min(maxActivities, 20),
+        maxConcurrentWorkflowTaskPolls: 10,
+      }),
+    );
+  }
+  const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    pool?.closeAll();
+    await logs.close();
+    await connection.close();
+  });
+  return {
+    identity,
+    done,
+    shutdown: async () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await done;
+    },
+  };
+}
+
+let runtimeInstalled = false;
+
+/** The SDK runtime is per process; a second set of workers in the same process reuses it. */
+function installRuntime(log: (message: string) => void): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: quietRuntimeLogger(log) });
+  runtimeInstalled = true;
+}
+
+/** Only warnings and errors from the SDK; steps report through their own results and logs. */
+function quietRuntimeLogger(log: (message: string) => void) {
+  const write = (level: string) => (message: string, meta?: Record<string, unknown>) => log(`${level}: ${message}${meta?.error ? ` (${String(meta.error)})` : ''}`);
+  const none = () => undefined;
+  return { log: none, trace: none, debug: none, info: none, warn: write('warn'), error: write('error') };
+}

@@ -1,0 +1,16 @@
+/**
+ * Runs `run` over items with at most `concurrency` at once, in order, and stops starting new
+ * ones once `shouldStop` says so. Returns the items it never started.
+ */
+export async function fanOut<T>(items: readonly T[], concurrency: number, shouldStop: () => boolean, run: (item: T) => Promise<void>): Promise<T[]> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !shouldStop()) {
+      const item = items[next];
+      next += 1;
+      await run(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+  return items.slice(next);
+}

@@ -1,0 +1,134 @@
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { HostResult, HostTarget, StepResult, StepStatus, TaskSnapshot } from '../model/run';
+import type { Step } from '../model/task';
+import { evaluateExpression } from '../model/expression';
+import { stepLookup } from '../model/scope';
+import { FailureType, HOST_STATUS_BY_FAILURE, NON_RETRYABLE_FAILURES } from '../model/failures';
+
+export interface HostRunContext {
+  runId: string;
+  taskName: string;
+  task: TaskSnapshot;
+  variables: Record<string, string>;
+  secretNames: string[];
+  /** Told when a host starts a step, for progress. */
+  onStep(host: string, step: string): void;
+}
+
+/** Grace beyond a step's own timeout: the activity enforces the timeout itself and needs time to kill. */
+const KILL_GRACE_SECONDS = 60;
+
+const { sshShell, sshFile } = proxyActivities<Activities>({
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '20s',
+  // These retries cover the worker or the connection going away mid-step; a failed script is
+  // retried only as the step's own `retries` say (runStep below).
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+});
+
+/** Runs the task's steps in order on one host and says how the host ended. */
+export async function runStepsOnHost(ctx: HostRunContext, host: HostTarget): Promise<HostResult> {
+  const steps: StepResult[] = [];
+  const seen: Record<string, { status: StepStatus; exitCode?: number }> = {};
+  const results: Record<string, string> = {};
+  let worker: string | undefined;
+  const declaredResults = ctx.task.spec.results.map((r) => r.name);
+  for (const step of ctx.task.spec.steps) {
+    if (step.when) {
+      let run: boolean;
+      try {
+        run = evaluateExpression(step.when, stepLookup({ runId: ctx.runId, taskName: ctx.taskName, host, variables: ctx.variables, steps: seen, results }));
+      } catch (e) {
+        const message = `step ${step.name}: when: ${(e as Error).message}`;
+        steps.push({ step: step.name, status: 'failed', message });
+        return { host: host.name, status: 'failed', message, steps, results, worker };
+      }
+      if (!run) {
+        steps.push({ step: step.name, status: 'skipped', message: `when "${step.when}" is false` });
+        seen[step.name] = { status: 'skipped' };
+        continue;
+      }
+    }
+    ctx.onStep(host.name, step.name);
+    const outcome = await runStep(ctx, host, step, { steps: { ...seen }, results: { ...results }, declaredResults });
+    worker = outcome.worker ?? worker;
+    Object.assign(results, outcome.results);
+    seen[step.name] = { status: outcome.status, exitCode: outcome.exitCode };
+    const allowedFailure = outcome.status !== 'succeeded' && step.allowFailure;
+    steps.push({ ...outcome.summary, ...(allowedFailure ? { allowedFailure } : {}) });
+    if (outcome.status !== 'succeeded' && !allowedFailure) {
+      return { host: host.name, status: outcome.status, exitCode: outcome.exitCode, message: `step ${step.name}: ${outcome.summary.message}`, steps, results, worker };
+    }
+  }
+  return { host: host.name, status: 'succeeded', steps, results, worker };
+}
+
+interface StepRun {
+  status: StepStatus;
+  exitCode?: number;
+  results: Record<string, string>;
+  worker?: string;
+  summary: StepResult;
+}
+
+async function runStep(
+  ctx: HostRunContext,
+  host: HostTarget,
+  step: Step,
+  scope: { steps: Record<string, { status: StepStatus; exitCode?: number }>; results: Record<string, string>; declaredResults: string[] },
+): Promise<StepRun> {
+  const fn = step.file ? sshFile : sshShell;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const out = await fn.executeWithOptions(
+        {
+          startToCloseTimeout: `${step.timeoutSeconds + KILL_GRACE_SECONDS}s`,
+          activityId: `${host.name}/${step.name}/${attempt}`, summary: `${step.name} on ${host.name}${attempt > 1 ? ` (try ${attempt})` : ''}`,
+        },
+        [{ runId: ctx.runId, taskName: ctx.taskName, host, step, variables: ctx.variables, secretNames: ctx.secretNames, ...scope }],
+      );
+      return {
+        status: 'succeeded',
+        exitCode: out.exitCode,
+        results: out.results,
+        worker: out.worker,
+        summary: { step: step.name, status: 'succeeded', exitCode: out.exitCode, durationMs: out.durationMs, attempts: attempt, ...(out.changed !== undefined ? { changed: out.changed } : {}) },
+      };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const failure = classify(err);
+      const userRetryable = failure.status === 'failed' || failure.status === 'timedOut';
+      if (userRetryable && attempt <= step.retries) {
+        await sleep(step.retryDelaySeconds * 1000);
+        continue;
+      }
+      return {
+        status: failure.status,
+        exitCode: failure.exitCode,
+        results: {},
+        worker: failure.worker,
+        summary: { step: step.name, status: failure.status, exitCode: failure.exitCode, attempts: attempt, message: failure.message },
+      };
+    }
+  }
+}
+
+/** Details an activity attaches to its failures (see activities/step-failure.ts). */
+interface FailureDetails {
+  exitCode?: number;
+  worker?: string;
+}
+
+function classify(err: unknown): { status: StepStatus; exitCode?: number; message: string; worker?: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && cause.type && cause.type in HOST_STATUS_BY_FAILURE) {
+    const details = (cause.details?.[0] ?? {}) as FailureDetails;
+    return { status: HOST_STATUS_BY_FAILURE[cause.type as FailureType], exitCode: details.exitCode, message: cause.message, worker: details.worker };
+  }
+  if (cause instanceof TimeoutFailure) {
+    return { status: 'failed', message: `the worker running the step stopped answering (${cause.timeoutType}) on every attempt` };
+  }
+  return { status: 'failed', message: cause instanceof Error ? cause.message : String(cause) };
+}

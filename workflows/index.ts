@@ -1,0 +1,3 @@
+/** The workflow types workers register. Deterministic code only: all I/O is in activities/. */
+export { pipelineRun } from './pipeline-run';
+export { taskRun, hostGroupRun } from './task-run';

@@ -1,0 +1,11 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Search attributes on every run, so Temporal Web and `ops get runs` can filter the same way. */
+export const OpsPipeline = defineSearchAttributeKey('OpsPipeline', SearchAttributeType.KEYWORD);
+export const OpsTask = defineSearchAttributeKey('OpsTask', SearchAttributeType.KEYWORD);
+export const OpsCluster = defineSearchAttributeKey('OpsCluster', SearchAttributeType.KEYWORD_LIST);
+export const OpsTrigger = defineSearchAttributeKey('OpsTrigger', SearchAttributeType.KEYWORD);
+export const OpsRequester = defineSearchAttributeKey('OpsRequester', SearchAttributeType.KEYWORD);
+export const OpsStatus = defineSearchAttributeKey('OpsStatus', SearchAttributeType.KEYWORD);
+
+export const OPS_SEARCH_ATTRIBUTES = [OpsPipeline, OpsTask, OpsCluster, OpsTrigger, OpsRequester, OpsStatus];

@@ -1,0 +1,196 @@
+import {
+  ApplicationFailure,
+  executeChild,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { HostResult, HostTarget, TaskRunInput, TaskRunResult } from '../model/run';
+import { failureBudget, planBatches } from '../model/rollout';
+import { combineResults } from '../model/results';
+import { hostGroupWorkflowId } from '../model/naming';
+import { runStepsOnHost, type HostRunContext } from './host-steps';
+import { fanOut } from './fan-out';
+import { hostProgressOf, taskProgressQuery, type HostProgress, type TaskProgress } from './progress';
+import { OpsStatus } from './search-attributes';
+import { TASK_RUN_FAILED } from './run-failure';
+
+/**
+ * A batch larger than this is split over child workflows, so no single history nears Temporal's
+ * limits (each host adds a few events per step; 100 hosts keep a history in the low thousands).
+ */
+export const HOSTS_PER_WORKFLOW = 100;
+
+const FAILED: ReadonlyArray<HostResult['status']> = ['failed', 'unreachable', 'authFailed', 'hostKeyRejected', 'timedOut'];
+
+/** Fans a task out over its hosts: rolling batches, concurrency, failure budget. */
+export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
+  const tracker = new HostTracker(input);
+  setHandler(taskProgressQuery, () => tracker.progress());
+  if (input.hosts.length === 0) throw runFailed(tracker.finish('failed', 'no hosts match the targets; nothing was run'));
+  const spec = input.task.spec;
+  const budget = failureBudget(spec.maxFailures, input.hosts.length);
+  const split = input.hosts.length > HOSTS_PER_WORKFLOW;
+  let offset = 0;
+  try {
+    for (const [batch, size] of planBatches(input.hosts.length, spec.batch).entries()) {
+      const hosts = input.hosts.slice(offset, offset + size);
+      offset += size;
+      if (tracker.failures() > budget) {
+        tracker.skip(hosts, 'not started: the failure budget was spent');
+        continue;
+      }
+      if (split) await runGroups(input, tracker, hosts, batch, budget - tracker.failures());
+      else await runHosts(input, tracker, hosts, spec.concurrency, budget);
+    }
+  } catch (err) {
+    if (isCancellation(err)) tracker.finish('cancelled', 'cancelled');
+    throw err;
+  }
+  const failures = tracker.failures();
+  if (failures > budget) throw runFailed(tracker.finish('failed', `${failures} of ${input.hosts.length} hosts failed (maxFailures ${budget}): ${tracker.failureSummary()}`));
+  if (failures > 0) return tracker.finish('succeeded', `${failures} of ${input.hosts.length} hosts failed, within maxFailures ${budget}: ${tracker.failureSummary()}`);
+  return tracker.finish('succeeded');
+}
+
+/**
+ * A failed run fails its workflow, so Temporal Web and visibility show it as Failed; the full
+ * result travels in the failure's details (see taskRunResultOf).
+ */
+function runFailed(result: TaskRunResult): ApplicationFailure {
+  return ApplicationFailure.create({ type: TASK_RUN_FAILED, message: result.reason ?? 'failed', details: [result], nonRetryable: true });
+}
+
+/** A child of a large task run: one slice of one batch, with its share of the concurrency. */
+export async function hostGroupRun(input: TaskRunInput & { group: { index: number; failureBudget: number; concurrency: number } }): Promise<HostResult[]> {
+  const tracker = new HostTracker(input);
+  setHandler(taskProgressQuery, () => tracker.progress());
+  await runHosts(input, tracker, input.hosts, input.group.concurrency, input.group.failureBudget);
+  return tracker.results();
+}
+
+async function runHosts(input: TaskRunInput, tracker: HostTracker, hosts: HostTarget[], concurrency: number, budget: number): Promise<void> {
+  const ctx: HostRunContext = {
+    runId: input.runId,
+    taskName: input.name,
+    task: input.task,
+    variables: input.variables,
+    secretNames: input.secretNames,
+    onStep: (host, step) => tracker.running(host, step),
+  };
+  const notStarted = await fanOut(hosts, concurrency, () => tracker.failures() > budget, async (host) => {
+    try {
+      tracker.record(await runStepsOnHost(ctx, host));
+    } catch (err) {
+      if (isCancellation(err)) tracker.record({ host: host.name, status: 'cancelled', message: 'the run was cancelled', steps: [], results: {} });
+      throw err;
+    }
+  });
+  tracker.skip(notStarted, 'not started: the failure budget was spent');
+}
+
+async function runGroups(input: TaskRunInput, tracker: HostTracker, hosts: HostTarget[], batch: number, budget: number): Promise<void> {
+  const groups: HostTarget[][] = [];
+  for (let i = 0; i < hosts.length; i += HOSTS_PER_WORKFLOW) groups.push(hosts.slice(i, i + HOSTS_PER_WORKFLOW));
+  const concurrency = input.task.spec.concurrency;
+  await Promise.all(
+    groups.map(async (group, index) => {
+      const workflowId = hostGroupWorkflowId(workflowInfo().workflowId, batch, index);
+      tracker.groupStarted(workflowId);
+      const results = await executeChild(hostGroupRun, {
+        workflowId,
+        args: [
+          {
+            ...input,
+            hosts: group,
+            group: { index, failureBudget: budget, concurrency: Math.max(1, Math.round((concurrency * group.length) / hosts.length)) },
+          },
+        ],
+        typedSearchAttributes: workflowInfo().typedSearchAttributes,
+      });
+      tracker.groupFinished(workflowId);
+      results.forEach((r) => tracker.record(r));
+    }),
+  );
+}
+
+/** What has happened to each host so far; the source of the progress query and the result. */
+class HostTracker {
+  private readonly byHost = new Map<string, HostResult>();
+  private readonly inFlight = new Map<string, string>();
+  private readonly groups = new Set<string>();
+  private status: TaskProgress['status'] = 'running';
+  private reason?: string;
+
+  constructor(private readonly input: TaskRunInput) {}
+
+  running(host: string, step: string): void {
+    this.inFlight.set(host, step);
+    this.updateDetails();
+  }
+
+  record(result: HostResult): void {
+    this.inFlight.delete(result.host);
+    this.byHost.set(result.host, result);
+    this.updateDetails();
+  }
+
+  skip(hosts: HostTarget[], message: string): void {
+    for (const h of hosts) this.record({ host: h.name, status: 'skipped', message, steps: [], results: {} });
+  }
+
+  groupStarted(id: string): void {
+    this.groups.add(id);
+  }
+
+  groupFinished(id: string): void {
+    this.groups.delete(id);
+  }
+
+  failures(): number {
+    return [...this.byHost.values()].filter((r) => FAILED.includes(r.status)).length;
+  }
+
+  failureSummary(): string {
+    const failed = this.results().filter((r) => FAILED.includes(r.status));
+    const shown = failed.slice(0, 5).map((r) => `${r.host} ${r.status}${r.exitCode !== undefined ? ` (exit ${r.exitCode})` : ''}`);
+    return shown.join(', ') + (failed.length > shown.length ? `, and ${failed.length - shown.length} more` : '');
+  }
+
+  /** Host results in target order. */
+  results(): HostResult[] {
+    return this.input.hosts.flatMap((h) => this.byHost.get(h.name) ?? []);
+  }
+
+  progress(): TaskProgress {
+    const hosts: HostProgress[] = this.input.hosts.flatMap((h) => {
+      const done = this.byHost.get(h.name);
+      if (done) return [hostProgressOf(done)];
+      const step = this.inFlight.get(h.name);
+      return step ? [{ host: h.name, status: 'running' as const, step }] : [];
+    });
+    return { name: this.input.name, status: this.status, reason: this.reason, total: this.input.hosts.length, hosts, groups: [...this.groups] };
+  }
+
+  finish(status: TaskRunResult['status'], reason?: string): TaskRunResult {
+    this.status = status;
+    this.reason = reason;
+    this.updateDetails();
+    if (!this.input.group) upsertSearchAttributes([{ key: OpsStatus, value: status }]);
+    const hosts = this.results();
+    const result: TaskRunResult = { name: this.input.name, status, hosts, results: combineResults(hosts.map((h) => h.results)) };
+    if (reason) result.reason = reason;
+    return result;
+  }
+
+  private updateDetails(): void {
+    const done = this.byHost.size;
+    const total = this.input.hosts.length;
+    const failed = this.failures();
+    const running = [...this.inFlight].slice(0, 5).map(([host, step]) => `${host}: ${step}`);
+    const head = this.status === 'running' ? `${done}/${total} hosts done, ${failed} failed` : `${this.status}${this.reason ? `: ${this.reason}` : ''}`;
+    setCurrentDetails(running.length && this.status === 'running' ? `${head}; running ${running.join(', ')}${this.inFlight.size > 5 ? ' …' : ''}` : head);
+  }
+}
