@@ -1,9 +1,9 @@
 import { Context } from '@temporalio/activity';
+import { keepHeartbeating } from './heartbeat';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { StepOutcome } from '../model/run';
 import type { FileSpec } from '../model/task';
 import { FailureType } from '../model/failures';
@@ -16,10 +16,9 @@ import { lookupFor, secretValues, type ActivityDeps, type StepInput } from './st
 import { mask } from './masker';
 
 const DEFAULT_MODE = '0644';
-const HEARTBEAT_MS = 5_000;
 
 /**
- * Pushes a file to a host or pulls one from it (the `sshFile` activity) over SFTP, streaming,
+ * Pushes a file to a host or pulls one from it (the `sshFile` activity) over SFTP,
  * with the SHA-256 checked after the transfer. A push writes a temporary file and renames it into
  * place, so readers never see half a file; a file already identical is left alone (changed: false).
  */
@@ -33,16 +32,9 @@ export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise
   });
   const started = Date.now();
   let transferred = 0;
-  const heartbeat = setInterval(() => ctx.heartbeat({ bytes: transferred }), HEARTBEAT_MS);
-  const counted = () =>
-    new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        transferred += chunk.length;
-        done(null, chunk);
-      },
-    });
+  const stopHeartbeat = keepHeartbeating(ctx, () => ({ bytes: transferred }));
   try {
-    const transfer = { session: lease.session, key, sudo: input.step.sudo, counted, worker: deps.identity };
+    const transfer = { session: lease.session, key, sudo: input.step.sudo, onBytes: (total: number) => (transferred = total), worker: deps.identity };
     const { changed, summary } = spec.direction === 'push' ? await push(transfer, spec) : await pull(transfer, spec, input.host.name);
     sink.publish('stdout', `${summary}\n`);
     await sink.flush();
@@ -50,7 +42,7 @@ export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise
   } catch (e) {
     throw asStepFailure(e, deps.identity);
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
     lease.release();
   }
 }
@@ -59,7 +51,7 @@ interface Transfer {
   session: HostSession;
   key: string;
   sudo: boolean;
-  counted: () => Transform;
+  onBytes: (total: number) => void;
   worker: string;
 }
 
@@ -78,8 +70,8 @@ function renderFileSpec(input: StepInput, worker: string): FileSpec {
 async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; summary: string }> {
   const dest = spec.destination;
   const mode = normalizeMode(spec.mode ?? DEFAULT_MODE);
-  const open = localSource(spec, t.worker);
-  const { sha256: want, size } = await hashStream(open());
+  const source = localSource(spec, t.worker);
+  const { sha256: want, size } = await hashStream('bytes' in source ? Readable.from([source.bytes]) : createReadStream(source.path));
   const sudo = t.sudo ? 'sudo -n ' : '';
   const current = await execCapture(t.session, `${sudo}sh -c ${shellQuote(`[ -f ${shellQuote(dest)} ] && sha256sum ${shellQuote(dest)} | cut -d' ' -f1 && stat -c '%a %U:%G' ${shellQuote(dest)}`)}`);
   const [haveSum, haveMeta] = current.stdout.trim().split('\n');
@@ -92,7 +84,7 @@ async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; su
   const tmp = t.sudo ? `.ops/upload-${t.key}` : posix.join(posix.dirname(dest), `.${posix.basename(dest)}.ops-${t.key}`);
   const tmpShell = t.sudo ? `"$HOME"/${shellQuote(tmp)}` : shellQuote(tmp);
   if (t.sudo) await mustRun(t, `mkdir -p "$HOME/.ops" && chmod 700 "$HOME/.ops"`, 'prepare ~/.ops');
-  await t.session.upload(open().pipe(t.counted()), tmp).catch((e: Error) => {
+  await t.session.upload(source, tmp, t.onBytes).catch((e: Error) => {
     throw stepFailure(FailureType.NonZeroExit, `could not write ${tmp} on the host: ${e.message}`, { exitCode: 1, worker: t.worker });
   });
   const owner = spec.owner ? spec.owner.split(':') : [];
@@ -120,25 +112,17 @@ async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ change
   }
   // SFTP cannot read as root, so a sudo pull first copies the file where the user can read it.
   const readable = t.sudo ? `.ops/download-${t.key}` : source;
-  if (t.sudo) await mustRun(t, `mkdir -p "$HOME/.ops" && sudo -n cat ${shellQuote(source)} > "$HOME"/${shellQuote(readable)}`, `copy ${source}`);
+  if (t.sudo) await mustRun(t, `umask 077; mkdir -p "$HOME/.ops" && sudo -n cat ${shellQuote(source)} > "$HOME"/${shellQuote(readable)}`, `copy ${source}`);
   mkdirSync(dirname(localPath), { recursive: true });
   const tmp = `${localPath}.ops-tmp`;
-  const hash = createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  const writing = pipeline(hashing, t.counted(), createWriteStream(tmp, { mode: 0o600 }));
   try {
-    await t.session.download(readable, hashing);
-    await writing;
+    await t.session.download(readable, tmp, t.onBytes);
   } catch (e) {
     throw stepFailure(FailureType.NonZeroExit, `could not read ${source}: ${(e as Error).message}`, { exitCode: 1, worker: t.worker });
+  } finally {
+    if (t.sudo) await execCapture(t.session, `rm -f "$HOME"/${shellQuote(readable)}`);
   }
-  if (t.sudo) await execCapture(t.session, `rm -f "$HOME"/${shellQuote(readable)}`);
-  const got = hash.digest('hex');
+  const got = (await hashStream(createReadStream(tmp))).sha256;
   if (got !== remoteSum) throw stepFailure(FailureType.NonZeroExit, `checksum mismatch pulling ${source}: host has ${remoteSum}, received ${got}`, { exitCode: 1, worker: t.worker });
   renameSync(tmp, localPath);
   return { changed: true, summary: `pulled ${source} to ${localPath} (${statSync(localPath).size} bytes, sha256 ${got.slice(0, 12)}…)` };
@@ -153,16 +137,13 @@ async function mustRun(t: Transfer, command: string, what: string): Promise<stri
   return r.stdout;
 }
 
-function localSource(spec: FileSpec, worker: string): () => Readable {
-  if (spec.content !== undefined) {
-    const content = Buffer.from(spec.content, 'utf8');
-    return () => Readable.from([content]);
-  }
+function localSource(spec: FileSpec, worker: string): { path: string } | { bytes: Buffer } {
+  if (spec.content !== undefined) return { bytes: Buffer.from(spec.content, 'utf8') };
   const path = spec.source ?? '';
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw stepFailure(FailureType.StepInvalid, `source ${path} is not a file on the worker's machine`, { worker });
   }
-  return () => createReadStream(path);
+  return { path };
 }
 
 async function hashStream(stream: Readable): Promise<{ sha256: string; size: number }> {

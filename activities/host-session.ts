@@ -1,13 +1,14 @@
-import type { Readable, Writable } from 'node:stream';
-
 /** What a step needs from a host, whether reached over SSH or on the worker's own machine. */
 export interface HostSession {
   /** Runs a command with `sh -c` semantics; output is delivered as it arrives. */
   exec(command: string, io: ExecIO): Promise<ExecResult>;
-  /** Streams `data` into a file on the host (created or truncated, mode 0600); relative paths start at the user's home. */
-  upload(data: Readable, remotePath: string): Promise<void>;
-  /** Streams a file of the host into `sink`. */
-  download(remotePath: string, sink: Writable): Promise<void>;
+  /**
+   * Writes `data` (a local file, or bytes in memory) to a file on the host (created or truncated,
+   * mode 0600); relative paths start at the user's home. `onBytes` hears the running total.
+   */
+  upload(data: { path: string } | { bytes: Buffer }, remotePath: string, onBytes?: (total: number) => void): Promise<void>;
+  /** Copies a file of the host to a local path. */
+  download(remotePath: string, localPath: string, onBytes?: (total: number) => void): Promise<void>;
 }
 
 export interface ExecIO {

@@ -20,8 +20,10 @@ export class StepOutput {
   readonly bytes = { stdout: 0, stderr: 0 };
   readonly results: Record<string, string> = {};
   readonly events = new Set<ControlEvent>();
-  private readonly streams: Record<StreamName, StreamState>;
+  private readonly streams: Record<StreamName, StreamState> = { stdout: new StreamState(), stderr: new StreamState() };
+  private readonly masker: SecretMasker;
   private tailText = '';
+  private readonly lastLines: Record<StreamName, string> = { stdout: '', stderr: '' };
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -29,7 +31,7 @@ export class StepOutput {
     private readonly declaredResults: ReadonlyArray<string>,
     private readonly sink: LogSink,
   ) {
-    this.streams = { stdout: new StreamState(secrets), stderr: new StreamState(secrets) };
+    this.masker = new SecretMasker(secrets);
   }
 
   write(stream: StreamName, chunk: Buffer): void {
@@ -40,18 +42,20 @@ export class StepOutput {
     this.schedule();
   }
 
-  /** The masked last few KB of stdout and stderr together. */
+  /** The masked last TAIL_BYTES bytes of stdout and stderr together, in the order lines ended. */
   tail(): string {
-    return this.tailText;
+    const bytes = Buffer.from(this.tailText);
+    if (bytes.length <= TAIL_BYTES) return this.tailText;
+    // A cut inside a multi-byte character leaves a replacement character at the start.
+    return bytes.subarray(bytes.length - TAIL_BYTES).toString('utf8').replace(/^\uFFFD+/, '');
   }
 
   async close(): Promise<void> {
     for (const name of ['stdout', 'stderr'] as const) {
       const state = this.streams[name];
-      const rest = state.decoder.end() + state.partial;
+      const rest = state.partial + state.decoder.end();
       state.partial = '';
       if (rest) this.onLine(name, rest);
-      this.emit(name, state.masker.flush());
     }
     if (this.timer) clearTimeout(this.timer);
     this.flushChunks();
@@ -68,14 +72,22 @@ export class StepOutput {
       const result = parseResultLine(text);
       if (result && this.declaredResults.includes(result.name)) this.results[result.name] = result.value;
     }
-    this.emit(stream, this.streams[stream].masker.push(line));
+    const masked = this.masker.all(line);
+    if (masked.trim()) this.lastLines[stream] = masked.trim();
+    this.emit(stream, masked);
+  }
+
+  /** The last non-empty line a stream printed (masked): what a failure message quotes. */
+  lastLine(stream: StreamName): string {
+    return this.lastLines[stream];
   }
 
   private emit(stream: StreamName, text: string): void {
     if (!text) return;
     const state = this.streams[stream];
     state.buffered += text;
-    this.tailText = (this.tailText + text).slice(-TAIL_BYTES);
+    // Characters are at most 4 bytes: this keeps enough for tail() to cut by bytes.
+    this.tailText = (this.tailText + text).slice(-TAIL_BYTES * 4);
     if (state.buffered.length >= CHUNK_BYTES) this.flushChunks();
   }
 
@@ -83,8 +95,9 @@ export class StepOutput {
   private emitPartial(stream: StreamName): void {
     const state = this.streams[stream];
     if (!state.partial || (state.partial.length <= PARTIAL_LIMIT && /^[:\x1e]/.test(state.partial))) return;
-    this.emit(stream, state.masker.push(state.partial));
-    state.partial = '';
+    const { masked, rest } = this.masker.prefix(state.partial);
+    this.emit(stream, masked);
+    state.partial = rest;
   }
 
   private schedule(): void {
@@ -108,13 +121,10 @@ export class StepOutput {
 
 class StreamState {
   readonly decoder = new StringDecoder('utf8');
-  readonly masker: SecretMasker;
+  /** Raw text after the last newline, not yet published. */
   partial = '';
+  /** Masked text waiting to be published. */
   buffered = '';
-
-  constructor(secrets: ReadonlyArray<string>) {
-    this.masker = new SecretMasker(secrets);
-  }
 
   /** Complete lines (with their newline) from the text so far; the unfinished end waits. */
   lines(text: string): string[] {

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { keepHeartbeating } from './heartbeat';
 import type { StepOutcome } from '../model/run';
 import { FailureType } from '../model/failures';
 import { renderTemplate, TemplateError } from '../model/template';
@@ -9,7 +10,6 @@ import { lookupFor, secretValues, type ActivityDeps, type StepInput } from './st
 import type { HostSession } from './host-session';
 import { mask } from './masker';
 
-const HEARTBEAT_MS = 5_000;
 /** The host's own `timeout` ends a step; this backstop covers a host that stops answering. */
 const BACKSTOP_GRACE_MS = 20_000;
 const KILL_WAIT_MS = 15_000;
@@ -35,21 +35,22 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
   });
   const output = new StepOutput(secrets, input.declaredResults, deps.logs.forStep({ runId: input.runId, host: host.name, task: input.taskName, step: step.name, attempt: info.attempt, key }));
   const started = Date.now();
-  const heartbeat = setInterval(() => ctx.heartbeat({ stdoutBytes: output.bytes.stdout, stderrBytes: output.bytes.stderr }), HEARTBEAT_MS);
+  const stopHeartbeat = keepHeartbeating(ctx, () => ({ stdoutBytes: output.bytes.stdout, stderrBytes: output.bytes.stderr }));
   try {
     const execution = lease.session.exec(wrapperCommand({ key, timeoutSeconds: step.timeoutSeconds, sudo: step.sudo }), {
       stdin: script,
       onStdout: (c) => output.write('stdout', c),
       onStderr: (c) => output.write('stderr', c),
     });
+    const backstop = delay(step.timeoutSeconds * 1000 + BACKSTOP_GRACE_MS);
     const ending = await Promise.race([
       execution.then((r) => ({ kind: 'exited' as const, ...r })),
       ctx.cancelled.catch(() => ({ kind: 'cancelled' as const })),
-      sleep(step.timeoutSeconds * 1000 + BACKSTOP_GRACE_MS).then(() => ({ kind: 'backstop' as const })),
-    ]);
+      backstop.done.then(() => ({ kind: 'backstop' as const })),
+    ]).finally(backstop.cancel);
     if (ending.kind !== 'exited') {
       await killStep(lease.session, key, step.sudo);
-      await Promise.race([execution.catch(() => undefined), sleep(KILL_WAIT_MS)]);
+      await raceDelay(execution.catch(() => undefined), KILL_WAIT_MS);
       await output.close();
       if (ending.kind === 'cancelled') throw await ctx.cancelled.catch((e: unknown) => e);
       throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; the step's processes were killed`, { worker: deps.identity, tail: output.tail() });
@@ -64,7 +65,11 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
     if (TIMEOUT_EXIT_CODES.includes(exitCode) && durationMs >= step.timeoutSeconds * 1000 - 1000) {
       throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; the step's processes were killed`, details);
     }
-    if (exitCode !== 0) throw stepFailure(FailureType.NonZeroExit, `exit code ${exitCode}${lastLine(output.tail())}`, details);
+    if (exitCode !== 0) {
+      // stderr and stdout arrive on separate channels; the error is usually the last line of stderr.
+      const line = (output.lastLine('stderr') || output.lastLine('stdout')).slice(0, 200);
+      throw stepFailure(FailureType.NonZeroExit, `exit code ${exitCode}${line ? `: ${line}` : ''}`, details);
+    }
     return {
       exitCode,
       durationMs,
@@ -78,13 +83,13 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
   } catch (e) {
     throw asStepFailure(e, deps.identity);
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
     lease.release();
   }
 }
 
 async function killStep(session: HostSession, key: string, sudo: boolean): Promise<void> {
-  await Promise.race([session.exec(killCommand({ key, sudo }), {}).catch(() => undefined), sleep(KILL_WAIT_MS)]);
+  await raceDelay(session.exec(killCommand({ key, sudo }), {}).catch(() => undefined), KILL_WAIT_MS);
 }
 
 /** Connection problems become classified step failures; everything else passes through. */
@@ -93,11 +98,15 @@ export function asStepFailure(e: unknown, worker: string): unknown {
   return e;
 }
 
-function lastLine(tail: string): string {
-  const line = tail.trimEnd().split('\n').pop()?.trim();
-  return line ? `: ${line.slice(0, 200)}` : '';
+
+function delay(ms: number): { done: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return { done, cancel: () => clearTimeout(timer) };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** Waits for `work`, but no longer than `ms`. */
+async function raceDelay(work: Promise<unknown>, ms: number): Promise<void> {
+  const limit = delay(ms);
+  await Promise.race([work, limit.done]).finally(limit.cancel);
 }

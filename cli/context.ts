@@ -19,7 +19,8 @@ export function addConnectionOptions(program: Command): Command {
     .option('--tls-server-name <name>', 'server name to verify (env TEMPORAL_TLS_SERVER_NAME)')
     .option('--api-key <key>', 'Temporal Cloud API key (env TEMPORAL_API_KEY)')
     .option('--nats <url>', 'NATS server for run output, or "off" (env OPS_NATS_URL)')
-    .option('--data-dir <dir>', 'where Ops keeps its keys and state (env OPS_DATA_DIR)');
+    .option('--data-dir <dir>', 'where Ops keeps its keys and state (env OPS_DATA_DIR)')
+    .option('--server <url>', 'the Ops server (env OPS_SERVER, or server: in ~/.config/ops/config.yaml); its token from OPS_TOKEN or token:');
 }
 
 export function configFrom(command: Command): OpsConfig {
@@ -46,11 +47,6 @@ export async function natsConnection(config: OpsConfig): Promise<NatsConnection>
 export function loadCatalog(files: string[] | undefined): Catalog {
   if (!files?.length) throw new CliError('give definition files or directories with -f', ExitCode.usage);
   return Catalog.from(loadResources(files));
-}
-
-export function temporalWebLink(config: OpsConfig, workflowId: string): string {
-  const base = process.env.OPS_TEMPORAL_WEB ?? 'http://localhost:8233';
-  return `${base}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
 /** `--var k=v` (repeatable); `k=@file` reads the value from a file, so secrets stay out of `ps`. */

@@ -9,14 +9,23 @@ import { logsCommand } from './commands/logs';
 import { workerCommand } from './commands/worker';
 import { validateCommand } from './commands/validate';
 import { upCommand } from './commands/up';
+import { serverCommand } from './commands/server';
+import { applyCommands } from './commands/apply';
+import { getCommand } from './commands/get';
+import { tokenCommands } from './commands/token';
+import { runControlCommands } from './commands/control';
 
 export function buildProgram(): Command {
   const program = addConnectionOptions(new Command('ops'))
     .description('Ops: durable operations on hosts and clusters, on Temporal')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [runCommand, adhocCommands, logsCommand, validateCommand, workerCommand, upCommand]) add(program);
-  for (const c of program.commands) c.exitOverride();
+  for (const add of [runCommand, runControlCommands, adhocCommands, logsCommand, applyCommands, getCommand, tokenCommands, validateCommand, serverCommand, workerCommand, upCommand]) add(program);
+  const exitOverride = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(exitOverride);
+  };
+  program.commands.forEach(exitOverride);
   return program;
 }
 

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { HostResult, RunStatus, TaskRunResult } from '../model/run';
-import { runOutcome, runTree, type RunOutcome } from '../workers/runs';
+import { runOutcome, runTree, type RunOutcome, type RunTree } from '../workers/runs';
 import type { HostProgress } from '../workflows/progress';
 
 const POLL_MS = 500;
@@ -8,11 +8,27 @@ const POLL_MS = 500;
 /** Where watch output goes; tests pass their own. */
 export type Print = (line: string) => void;
 
+/** Where a watch reads a run from: Temporal directly, or the Ops server's API. */
+export interface RunSource {
+  /** The progress now; undefined when it cannot be read right now. */
+  tree(): Promise<RunTree | undefined>;
+  /** Waits for the end. */
+  outcome(): Promise<RunOutcome>;
+}
+
+export function temporalRunSource(client: Client, runId: string): RunSource {
+  return { tree: () => runTree(client, runId), outcome: () => runOutcome(client, runId) };
+}
+
+export function watchRun(client: Client, runId: string, print: Print): Promise<RunOutcome> {
+  return watchRunFrom(temporalRunSource(client, runId), print);
+}
+
 /**
  * Follows a run until it ends, printing each stage as it starts and each host as it finishes
  * (not in target order: in the order they finish). Returns the run's final outcome.
  */
-export async function watchRun(client: Client, runId: string, print: Print): Promise<RunOutcome> {
+export async function watchRunFrom(source: RunSource, print: Print): Promise<RunOutcome> {
   const shownHosts = new Set<string>();
   const shownStages = new Set<string>();
   const showHost = (task: string, h: HostProgress | HostResult) => {
@@ -22,18 +38,22 @@ export async function watchRun(client: Client, runId: string, print: Print): Pro
     print(hostLine(task, h));
   };
   for (;;) {
-    const tree = await runTree(client, runId).catch(() => undefined);
+    const tree = await source.tree().catch(() => undefined);
+    const byWorkflow = new Map((tree?.tasks ?? []).map((t) => [t.workflowId, t]));
+    // Stage by stage, so a stage's hosts are listed under it even when the next one has started.
     for (const stage of tree?.pipeline?.stages ?? []) {
-      if (stage.status !== 'pending' && !shownStages.has(stage.name)) {
+      if (stage.status === 'pending') continue;
+      if (!shownStages.has(stage.name)) {
         shownStages.add(stage.name);
         print(`stage ${stage.name}${stage.finally ? ' (finally)' : ''} on cluster ${stage.cluster}: ${stage.status === 'skipped' ? 'skipped' : stage.tasks.map((t) => t.name).join(', ')}`);
       }
+      for (const t of stage.tasks) for (const h of byWorkflow.get(t.workflowId)?.hosts ?? []) showHost(t.name, h);
     }
-    for (const task of tree?.tasks ?? []) for (const h of task.hosts) showHost(task.name, h);
+    if (tree?.kind === 'task') for (const task of tree.tasks) for (const h of task.hosts) showHost(task.name, h);
     if (!tree || tree.closed) break;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  const outcome = await runOutcome(client, runId);
+  const outcome = await source.outcome();
   // Hosts that finished between the last poll and the end.
   for (const task of tasksOf(outcome)) for (const h of task.hosts) showHost(task.name, h);
   print(summaryLine(outcome));

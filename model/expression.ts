@@ -39,7 +39,9 @@ function tokenize(source: string): Token[] {
     } else if (ch === '"' || ch === "'") {
       const end = source.indexOf(ch, i + 1);
       if (end < 0) throw new ExpressionError(`unclosed quote in "${source}"`);
-      tokens.push({ kind: 'value', value: source.slice(i + 1, end) });
+      const value = source.slice(i + 1, end);
+      if (value.includes('${')) throw new ExpressionError(`"\${…}" inside quotes is compared as text; write it without quotes in "${source}"`);
+      tokens.push({ kind: 'value', value });
       i = end + 1;
     } else if (ch === '(' || ch === ')') {
       tokens.push({ kind: 'paren', paren: ch });
@@ -125,6 +127,7 @@ export function expressionRefs(source: string): string[] {
     if (n.kind === 'ref') refs.push(n.ref);
     if (n.kind === 'not') walk(n.operand);
     if (n.kind === 'binary') {
+      if (n.op === '=~' && n.right.kind === 'value') checkPattern(n.right.value, source);
       walk(n.left);
       walk(n.right);
     }
@@ -151,6 +154,14 @@ export function evaluateExpression(source: string, lookup: (ref: string) => stri
     return compare(n.op, value(n.left), value(n.right));
   };
   return truth(parseExpression(source));
+}
+
+function checkPattern(pattern: string, source: string): void {
+  try {
+    new RegExp(pattern);
+  } catch {
+    throw new ExpressionError(`"${pattern}" is not a valid regular expression in "${source}"`);
+  }
 }
 
 function isTruthy(v: string): boolean {

@@ -35,7 +35,11 @@ export function objectMeta<N extends z.ZodString>(name: N) {
     name,
     labels: labels.optional(),
     annotations: z.record(z.string(), z.string()).optional(),
+    /** Set by the server's store; on a replace, a stale value is refused (optimistic concurrency). */
     resourceVersion: z.string().optional(),
+    /** Set by the server's store; ignored on input, so a document read back can be applied again. */
+    uid: z.string().optional(),
+    creationTimestamp: z.string().optional(),
   });
 }
 

@@ -28,8 +28,9 @@ export function toHostTarget(catalog: Catalog, host: Host, via: string[] = []): 
     const jump = catalog.hosts.get(s.bastion);
     const document = `Host/${host.metadata.name}`;
     if (!jump) throw new ValidationError([{ document, path: 'spec.bastion', message: `names Host "${s.bastion}", which is not defined` }]);
-    if (via.includes(jump.metadata.name)) throw new ValidationError([{ document, path: 'spec.bastion', message: `forms a loop: ${[...via, jump.metadata.name].join(' → ')}` }]);
-    bastion = toHostTarget(catalog, jump, [...via, host.metadata.name]);
+    const chain = [...via, host.metadata.name];
+    if (chain.includes(jump.metadata.name)) throw new ValidationError([{ document, path: 'spec.bastion', message: `forms a loop: ${[...chain, jump.metadata.name].join(' → ')}` }]);
+    bastion = toHostTarget(catalog, jump, chain);
   }
   return {
     name: host.metadata.name,
@@ -239,11 +240,11 @@ export function resolveStageTaskVariables(
     if (Object.prototype.hasOwnProperty.call(mapping, v.name)) {
       try {
         given[v.name] = renderTemplate(mapping[v.name], lookup);
+        if (templateRefs(mapping[v.name]).some((r) => pipeline.secretNames.includes(r))) secret.add(v.name);
       } catch (e) {
         if (!(e instanceof TemplateError)) throw e;
         issues.push({ ...where, path: `${where.path}.${v.name}`, message: e.message });
       }
-      if (templateRefs(mapping[v.name]).some((r) => pipeline.secretNames.includes(r))) secret.add(v.name);
     } else if (Object.prototype.hasOwnProperty.call(pipeline.values, v.name)) {
       given[v.name] = pipeline.values[v.name];
       if (pipeline.secretNames.includes(v.name)) secret.add(v.name);

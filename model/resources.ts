@@ -17,6 +17,13 @@ export type Kind = keyof typeof resourceSchemas;
 export type Resource = Host | Cluster | Task | Pipeline;
 export const KINDS = Object.keys(resourceSchemas) as Kind[];
 
+/** The plural names used in URLs and on the command line (`/api/v1/hosts`, `ops get hosts`). */
+export const KIND_PLURALS: Record<Kind, string> = { Host: 'hosts', Cluster: 'clusters', Task: 'tasks', Pipeline: 'pipelines' };
+
+export function kindFromPlural(plural: string): Kind | undefined {
+  return KINDS.find((k) => KIND_PLURALS[k] === plural.toLowerCase() || k.toLowerCase() === plural.toLowerCase());
+}
+
 /** Validates one parsed document. Issues carry the field path; the caller adds file and line. */
 export function validateResource(doc: unknown): { resource?: Resource; issues: Issue[] } {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
@@ -47,6 +54,7 @@ export function zodIssues(error: z.ZodError, document?: string, prefix: Property
 
 function describeZodIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+  // Zod leaves `input` out of issues; a missing field reads "…, received undefined".
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'is required';
   return issue.message;
 }

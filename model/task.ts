@@ -59,7 +59,10 @@ export const fileSpec = z
     /** push: the path on the host; pull: a directory on the worker's machine (one sub-directory per host). */
     destination: z.string().min(1),
     mode: z.string().regex(/^0?[0-7]{3,4}$/, 'must be an octal mode such as "0644"').optional(),
-    owner: z.string().regex(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'must be "user" or "user:group"').optional(),
+    owner: z
+      .string()
+      .regex(/^([A-Za-z0-9_.-]|\$\{[^}]+\})+(:([A-Za-z0-9_.-]|\$\{[^}]+\})+)?$/, 'must be "user" or "user:group" (variables allowed)')
+      .optional(),
   })
   .superRefine((f, ctx) => {
     if (f.direction === 'push' && (f.source === undefined) === (f.content === undefined)) {

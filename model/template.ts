@@ -5,7 +5,8 @@
 
 export type Piece = { text: string } | { ref: string };
 
-const REF = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
+/** `name`, `a.b.c`; later segments may hold "/" for prefixed label keys (`host.labels.kubernetes.io/arch`). */
+const REF = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_/-]+)*$/;
 
 export function parseTemplate(template: string): Piece[] {
   const pieces: Piece[] = [];

@@ -28,7 +28,7 @@ export function resolveVariables(
     const value = Object.prototype.hasOwnProperty.call(given, spec.name) ? given[spec.name] : spec.default;
     const path = `${where.path}.${spec.name}`;
     const shown = spec.secret ? 'the value given' : `"${value}"`;
-    if (value === undefined) {
+    if (value === undefined || (spec.required && value === '')) {
       if (spec.required) issues.push({ ...where, path, message: 'is required and has no value' });
       else values[spec.name] = '';
       continue;

@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs what Ops needs outside node_modules, skipping whatever is present.
 #   sh scripts/provision.sh stack   Temporal CLI + nats-server (the embedded stack)
-#   sh scripts/provision.sh test    also sshd, pssh and PostgreSQL (integration tests; the default)
+#   sh scripts/provision.sh test    also sshd, pssh, PostgreSQL and sudo (integration tests; the default)
 set -eu
 
 mode=${1:-test}
 case $mode in
   stack) packages="nats-server" ;;
-  test) packages="openssh-server nats-server pssh postgresql" ;;
+  test) packages="openssh-server nats-server pssh postgresql sudo" ;;
   *) echo "usage: sh scripts/provision.sh [stack|test]" >&2; exit 2 ;;
 esac
 

@@ -16,6 +16,8 @@ export interface OpsConfig {
   codecKeysFile: string;
   /** Credentials this worker resolves `credentialRef`s from (activities/credentials.ts). */
   credentialsFile: string;
+  /** The control plane's PostgreSQL (DATABASE_URL); without it, PGlite in the data directory. */
+  databaseUrl?: string;
 }
 
 export interface ConfigFlags {
@@ -46,8 +48,20 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     natsUrl: flags.nats ?? env.OPS_NATS_URL ?? 'nats://127.0.0.1:4222',
     dataDir,
     codecKeysFile: env.OPS_CODEC_KEYS_FILE ?? join(dataDir, 'codec-keys.json'),
-    credentialsFile: env.OPS_CREDENTIALS_FILE ?? join(env.OPS_CONFIG_DIR ?? join(homedir(), '.config', 'ops'), 'credentials.yaml'),
+    credentialsFile: env.OPS_CREDENTIALS_FILE ?? join(configDir(env), 'credentials.yaml'),
+    databaseUrl: env.DATABASE_URL || undefined,
   };
+}
+
+/** Where a user's Ops settings live (credentials of a worker, the CLI's server and token). */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.OPS_CONFIG_DIR ?? join(homedir(), '.config', 'ops');
+}
+
+/** The run in Temporal Web (OPS_TEMPORAL_WEB, default the embedded stack's). */
+export function temporalWebLink(config: Pick<OpsConfig, 'namespace'>, workflowId: string): string {
+  const base = process.env.OPS_TEMPORAL_WEB ?? 'http://localhost:8233';
+  return `${base}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
 /** Who is asking, for the requester search attribute of runs started from this machine. */

@@ -1,6 +1,7 @@
-import type { QueryDefinition } from '@temporalio/common';
+import { WorkflowNotFoundError, type QueryDefinition } from '@temporalio/common';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { PipelineRunInput, PipelineRunResult, RunStatus, TaskRunInput, TaskRunResult } from '../model/run';
+import type { PipelineRunInput, PipelineRunResult, RunOrigin, RunStatus, TaskRunInput, TaskRunResult } from '../model/run';
 import { CONTROL_TASK_QUEUE, clusterTaskQueue, newRunId } from '../model/naming';
 import type { pipelineRun, taskRun } from '../workflows';
 import { OpsCluster, OpsPipeline, OpsRequester, OpsStatus, OpsTask, OpsTrigger } from '../workflows/search-attributes';
@@ -12,14 +13,25 @@ import { PIPELINE_RUN_FAILED, resultInFailure, TASK_RUN_FAILED } from '../workfl
 export interface StartedRun {
   runId: string;
   kind: 'pipeline' | 'task';
+  /** Only with `idempotent`: the run already existed (started by an earlier request), nothing new started. */
+  existing?: boolean;
+}
+
+export interface StartOptions {
+  /**
+   * Start exactly this run id, or answer with the run that already has it (running or closed, within
+   * the namespace's retention); never a second run and never a fresh id.
+   */
+  idempotent?: boolean;
 }
 
 /** Starts a pipeline run on the control queue; the id gets a fresh suffix if it is taken. */
-export async function startPipelineRun(client: Client, input: PipelineRunInput): Promise<StartedRun> {
+export async function startPipelineRun(client: Client, input: PipelineRunInput, options: StartOptions = {}): Promise<StartedRun> {
   const clusters = [...new Set([...input.pipeline.spec.stages, ...input.pipeline.spec.finally].map((s) => s.cluster))];
-  const runId = await startWithFreshId(input.runId, input.pipeline.metadata.name, (id) =>
+  return startRun('pipeline', input.runId, input.pipeline.metadata.name, options, (id, reuse) =>
     client.workflow.start<typeof pipelineRun>('pipelineRun', {
       workflowId: id,
+      ...reuse,
       taskQueue: CONTROL_TASK_QUEUE,
       args: [{ ...input, runId: id }],
       typedSearchAttributes: [
@@ -33,14 +45,14 @@ export async function startPipelineRun(client: Client, input: PipelineRunInput):
       staticSummary: `pipeline ${input.pipeline.metadata.name}`,
     }),
   );
-  return { runId, kind: 'pipeline' };
 }
 
 /** Starts a task run straight on its cluster's queue. */
-export async function startTaskRun(client: Client, input: TaskRunInput): Promise<StartedRun> {
-  const runId = await startWithFreshId(input.runId, input.task.name, (id) =>
+export async function startTaskRun(client: Client, input: TaskRunInput, options: StartOptions = {}): Promise<StartedRun> {
+  return startRun('task', input.runId, input.task.name, options, (id, reuse) =>
     client.workflow.start<typeof taskRun>('taskRun', {
       workflowId: id,
+      ...reuse,
       taskQueue: clusterTaskQueue(input.cluster),
       args: [{ ...input, runId: id }],
       typedSearchAttributes: [
@@ -54,19 +66,73 @@ export async function startTaskRun(client: Client, input: TaskRunInput): Promise
       staticSummary: `task ${input.task.name} on ${input.hosts.length} host(s)`,
     }),
   );
-  return { runId, kind: 'task' };
 }
 
-async function startWithFreshId(id: string, name: string, start: (id: string) => Promise<unknown>): Promise<string> {
+type ReusePolicy = { workflowIdReusePolicy?: 'REJECT_DUPLICATE' };
+
+async function startRun(kind: StartedRun['kind'], id: string, name: string, options: StartOptions, start: (id: string, reuse: ReusePolicy) => Promise<unknown>): Promise<StartedRun> {
+  if (options.idempotent) {
+    try {
+      await start(id, { workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+      return { runId: id, kind };
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) return { runId: id, kind, existing: true };
+      throw e;
+    }
+  }
   for (let attempt = 0; ; attempt += 1) {
     const candidate = attempt === 0 ? id : newRunId(name);
     try {
-      await start(candidate);
-      return candidate;
+      await start(candidate, {});
+      return { runId: candidate, kind };
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 3) throw e;
     }
   }
+}
+
+export type RunInput = { kind: 'pipeline'; input: PipelineRunInput } | { kind: 'task'; input: TaskRunInput };
+
+/** The frozen input a run started with, read from the first event of its history. */
+export async function runInput(client: Client, runId: string): Promise<RunInput> {
+  const { namespace, loadedDataConverter } = client.options;
+  let history;
+  try {
+    history = await client.workflowService.getWorkflowExecutionHistory({ namespace, execution: { workflowId: runId }, maximumPageSize: 1 });
+  } catch (e) {
+    if ((e as { code?: number }).code === 5) throw new WorkflowNotFoundError(`no run ${runId}`, runId, undefined);
+    throw e;
+  }
+  const started = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const type = started?.workflowType?.name;
+  if (!started || (type !== 'pipelineRun' && type !== 'taskRun')) throw new WorkflowNotFoundError(`${runId} is not a pipeline or task run`, runId, undefined);
+  const [input] = await decodeArrayFromPayloads(loadedDataConverter, started.input?.payloads);
+  return type === 'pipelineRun' ? { kind: 'pipeline', input: input as PipelineRunInput } : { kind: 'task', input: input as TaskRunInput };
+}
+
+/** Starts a new run from the same frozen input as an earlier one (definitions and variables as they were then). */
+export async function rerun(client: Client, runId: string, origin: RunOrigin): Promise<StartedRun & { name: string }> {
+  const previous = await runInput(client, runId);
+  if (previous.kind === 'pipeline') {
+    const name = previous.input.pipeline.metadata.name;
+    return { ...(await startPipelineRun(client, { ...previous.input, runId: newRunId(name), origin })), name };
+  }
+  if (previous.input.runId !== runId) throw new WorkflowNotFoundError(`${runId} is one task of run ${previous.input.runId}: rerun that run`, runId, undefined);
+  const name = previous.input.task.name;
+  return { ...(await startTaskRun(client, { ...previous.input, runId: newRunId(name), origin })), name };
+}
+
+/** Asks a run to stop; its `finally` stages still run. */
+export async function cancelRun(client: Client, runId: string): Promise<void> {
+  await client.workflow.getHandle(runId).cancel();
+}
+
+/** Resolves when the run has ended, however it ended. */
+export async function whenRunEnds(client: Client, runId: string): Promise<void> {
+  await client.workflow
+    .getHandle(runId)
+    .result()
+    .catch(() => undefined);
 }
 
 export type RunOutcome = { kind: 'pipeline'; result: PipelineRunResult } | { kind: 'task'; result: TaskRunResult };
@@ -103,7 +169,7 @@ export interface RunTree {
   kind: 'pipeline' | 'task';
   closed: boolean;
   pipeline?: PipelineProgress;
-  tasks: TaskProgress[];
+  tasks: Array<TaskProgress & { workflowId: string }>;
 }
 
 const QUERY_DEADLINE_MS = 5_000;
@@ -122,13 +188,13 @@ export async function runTree(client: Client, runId: string): Promise<RunTree> {
 }
 
 /** A task's progress with the hosts of its running groups folded in. */
-async function taskTree(client: Client, workflowId: string): Promise<TaskProgress[]> {
+async function taskTree(client: Client, workflowId: string): Promise<RunTree['tasks']> {
   const progress = await query(client, client.workflow.getHandle(workflowId), taskProgressQuery);
   if (!progress) return [];
   const groups = await Promise.all(progress.groups.map((id) => query(client, client.workflow.getHandle(id), taskProgressQuery)));
   const known = new Set(progress.hosts.map((h) => h.host));
   const hosts = [...progress.hosts, ...groups.flatMap((g) => g?.hosts ?? []).filter((h) => !known.has(h.host))];
-  return [{ ...progress, hosts }];
+  return [{ ...progress, workflowId, hosts }];
 }
 
 async function query<T>(client: Client, handle: WorkflowHandle, definition: QueryDefinition<T>): Promise<T | undefined> {

@@ -97,7 +97,10 @@ function installRuntime(log: (message: string) => void): void {
 
 /** Only warnings and errors from the SDK; steps report through their own results and logs. */
 function quietRuntimeLogger(log: (message: string) => void) {
-  const write = (level: string) => (message: string, meta?: Record<string, unknown>) => log(`${level}: ${message}${meta?.error ? ` (${String(meta.error)})` : ''}`);
+  const write = (level: string) => (message: string, meta?: Record<string, unknown>) => {
+    // The control worker runs workflows only; the SDK warns about that on every start.
+    if (!/No activities registered/.test(message)) log(`${level}: ${message}${meta?.error ? ` (${String(meta.error)})` : ''}`);
+  };
   const none = () => undefined;
   return { log: none, trace: none, debug: none, info: none, warn: write('warn'), error: write('error') };
 }

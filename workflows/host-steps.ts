@@ -21,7 +21,7 @@ const KILL_GRACE_SECONDS = 60;
 
 const { sshShell, sshFile } = proxyActivities<Activities>({
   startToCloseTimeout: '1h',
-  heartbeatTimeout: '20s',
+  heartbeatTimeout: '10s',
   // These retries cover the worker or the connection going away mid-step; a failed script is
   // retried only as the step's own `retries` say (runStep below).
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },

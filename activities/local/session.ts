@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, copyFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { resolve as resolvePath } from 'node:path';
 import type { ExecIO, ExecResult, HostSession } from '../host-session';
 
 /** `connection: local`: the worker's own machine, with the same semantics as a host over SSH. */
@@ -21,11 +19,16 @@ export class LocalSession implements HostSession {
   }
 
   /** Relative paths are relative to the home directory, as they are over SFTP. */
-  upload(data: Readable, path: string): Promise<void> {
-    return pipeline(data, createWriteStream(resolve(homedir(), path), { mode: 0o600 }));
+  async upload(data: { path: string } | { bytes: Buffer }, path: string, onBytes?: (total: number) => void): Promise<void> {
+    const target = resolvePath(homedir(), path);
+    if ('bytes' in data) await writeFile(target, data.bytes, { mode: 0o600 });
+    else await copyFile(data.path, target);
+    await chmod(target, 0o600);
+    onBytes?.((await stat(target)).size);
   }
 
-  download(path: string, sink: Writable): Promise<void> {
-    return pipeline(createReadStream(resolve(homedir(), path)), sink);
+  async download(path: string, localPath: string, onBytes?: (total: number) => void): Promise<void> {
+    await copyFile(resolvePath(homedir(), path), localPath);
+    onBytes?.((await stat(localPath)).size);
   }
 }

@@ -1,10 +1,12 @@
-import type { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client, SFTPWrapper } from 'ssh2';
 import type { ExecIO, ExecResult, HostSession } from '../host-session';
 import { FailureType } from '../../model/failures';
 import { ConnectError } from '../step-failure';
 import type { PooledConnection } from './pool';
+
+const TRANSFER = { concurrency: 64, chunkSize: 32 * 1024 };
 
 /** A HostSession over one pooled SSH connection; each exec is one channel. */
 export class SshSession implements HostSession {
@@ -50,14 +52,24 @@ export class SshSession implements HostSession {
     }
   }
 
-  async upload(data: Readable, remotePath: string): Promise<void> {
+  /** Files go with many SFTP requests in flight (fastPut/fastGet): one at a time is several times slower. */
+  async upload(data: { path: string } | { bytes: Buffer }, remotePath: string, onBytes?: (total: number) => void): Promise<void> {
     const sftp = await this.sftp();
-    await pipeline(data, sftp.createWriteStream(remotePath, { mode: 0o600 }));
+    if ('bytes' in data) {
+      await pipeline(Readable.from([data.bytes]), sftp.createWriteStream(remotePath, { mode: 0o600 }));
+      onBytes?.(data.bytes.length);
+      return;
+    }
+    await new Promise<void>((resolve, reject) =>
+      sftp.fastPut(data.path, remotePath, { ...TRANSFER, mode: 0o600, step: (total) => onBytes?.(total) }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
-  async download(remotePath: string, sink: Writable): Promise<void> {
+  async download(remotePath: string, localPath: string, onBytes?: (total: number) => void): Promise<void> {
     const sftp = await this.sftp();
-    await pipeline(sftp.createReadStream(remotePath), sink);
+    await new Promise<void>((resolve, reject) =>
+      sftp.fastGet(remotePath, localPath, { ...TRANSFER, step: (total) => onBytes?.(total) }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   private sftp(): Promise<SFTPWrapper> {

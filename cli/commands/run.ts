@@ -1,47 +1,53 @@
 import type { Command } from 'commander';
 import { planPipelineRun, planTaskRun } from '../../model/plan';
-import { localRequester } from '../../workers/config';
+import { localRequester, temporalWebLink } from '../../workers/config';
 import { startPipelineRun, startTaskRun } from '../../workers/runs';
-import { collect, configFrom, loadCatalog, parseVars, temporalClient, temporalWebLink } from '../context';
+import { collect, configFrom, loadCatalog, parseVars, temporalClient } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
-import { outputFormat, printData } from '../output';
-import { statusOf, watchRun } from '../watch';
+import { outputFormat, printData, type OutputFormat } from '../output';
+import { statusOf, temporalRunSource, watchRunFrom, type RunSource } from '../watch';
+import { requireServer, serverSettings, ApiClient } from '../api-client';
+import { apiRunSource } from '../server-runs';
+
+interface RunOptions {
+  filename?: string[];
+  pipeline?: string;
+  task?: string;
+  var?: string[];
+  watch?: boolean;
+  output?: string;
+  idempotencyKey?: string;
+}
+
+interface Started {
+  runId: string;
+  kind: 'pipeline' | 'task';
+  name: string;
+  temporalWeb: string;
+  source: RunSource;
+}
 
 export function runCommand(program: Command): void {
   program
     .command('run')
-    .description('start a pipeline or task run from definition files')
-    .requiredOption('-f, --filename <path>', 'definition file or directory (repeatable)', collect)
-    .option('--pipeline <name>', 'the pipeline to run')
-    .option('--task <name>', 'the task to run')
+    .description('start a run: "ops run pipeline|task NAME" on the Ops server, or "ops run -f FILES --pipeline|--task NAME" straight on Temporal')
+    .argument('[kind]', 'pipeline or task (server mode)')
+    .argument('[name]', 'the definition to run (server mode)')
+    .option('-f, --filename <path>', 'definition file or directory (repeatable): run from files, without the server', collect)
+    .option('--pipeline <name>', 'with -f: the pipeline to run')
+    .option('--task <name>', 'with -f: the task to run')
     .option('--var <name=value>', 'a variable value; name=@file reads it from a file (repeatable)', collect)
     .option('-w, --watch', 'follow the run: hosts are shown as they finish; exit 1 if it fails')
     .option('-o, --output <format>', 'json or yaml: print the run (with --watch, its result) for scripts')
-    .action(async (opts: { filename: string[]; pipeline?: string; task?: string; var?: string[]; watch?: boolean; output?: string }, command: Command) => {
+    .option('--idempotency-key <key>', 'server mode: a retried command with the same key returns the same run')
+    .action(async (kind: string | undefined, name: string | undefined, opts: RunOptions, command: Command) => {
       const format = outputFormat(opts.output);
-      if (!opts.pipeline === !opts.task) throw new CliError('give exactly one of --pipeline NAME or --task NAME', ExitCode.usage);
-      const catalog = loadCatalog(opts.filename);
-      const request = { variables: parseVars(opts.var), origin: { trigger: 'cli' as const, requester: localRequester() } };
-      const config = configFrom(command);
-      const client = await temporalClient(config);
-      const started = opts.pipeline
-        ? await startPipelineRun(client, planPipelineRun(catalog, opts.pipeline, request))
-        : await startTaskRun(client, planTaskRun(catalog, opts.task ?? '', request));
-      const link = temporalWebLink(config, started.runId);
+      const started = opts.filename ? await startFromFiles(command, kind, name, opts) : await startOnServer(command, kind, name, opts);
       if (format !== 'text' && !opts.watch) {
-        printData(format, { runId: started.runId, kind: started.kind, temporalWeb: link });
+        printData(format, { runId: started.runId, kind: started.kind, temporalWeb: started.temporalWeb });
         return;
       }
-      const say = format === 'text' ? (line: string) => console.log(line) : (line: string) => console.error(line);
-      say(`run ${started.runId} started (${started.kind} ${opts.pipeline ?? opts.task})`);
-      say(`  Temporal Web: ${link}`);
-      if (!opts.watch) {
-        say(`  follow it:    ops watch ${started.runId}   output: ops logs ${started.runId} -f`);
-        return;
-      }
-      const outcome = await watchRun(client, started.runId, say);
-      if (format !== 'text') printData(format, { runId: started.runId, ...outcome });
-      if (statusOf(outcome) !== 'succeeded') process.exitCode = ExitCode.runFailed;
+      await report(started, opts, format);
     });
 
   program
@@ -50,9 +56,49 @@ export function runCommand(program: Command): void {
     .option('-o, --output <format>', 'json or yaml: print the final result for scripts')
     .action(async (run: string, opts: { output?: string }, command: Command) => {
       const format = outputFormat(opts.output);
-      const client = await temporalClient(configFrom(command));
-      const outcome = await watchRun(client, run, format === 'text' ? (l) => console.log(l) : (l) => console.error(l));
+      const server = serverSettings(command);
+      const source = server ? apiRunSource(new ApiClient(server), run) : temporalRunSource(await temporalClient(configFrom(command)), run);
+      const outcome = await watchRunFrom(source, format === 'text' ? (l) => console.log(l) : (l) => console.error(l));
       if (format !== 'text') printData(format, { runId: run, ...outcome });
       if (statusOf(outcome) !== 'succeeded') process.exitCode = ExitCode.runFailed;
     });
+}
+
+async function report(started: Started, opts: RunOptions, format: OutputFormat): Promise<void> {
+  const say = format === 'text' ? (line: string) => console.log(line) : (line: string) => console.error(line);
+  say(`run ${started.runId} started (${started.kind} ${started.name})`);
+  say(`  Temporal Web: ${started.temporalWeb}`);
+  if (!opts.watch) {
+    say(`  follow it:    ops watch ${started.runId}   output: ops logs ${started.runId} -f`);
+    return;
+  }
+  const outcome = await watchRunFrom(started.source, say);
+  if (format !== 'text') printData(format, { runId: started.runId, ...outcome });
+  if (statusOf(outcome) !== 'succeeded') process.exitCode = ExitCode.runFailed;
+}
+
+async function startFromFiles(command: Command, kind: string | undefined, name: string | undefined, opts: RunOptions): Promise<Started> {
+  const pipeline = opts.pipeline ?? (kind === 'pipeline' ? name : undefined);
+  const task = opts.task ?? (kind === 'task' ? name : undefined);
+  if (!pipeline === !task) throw new CliError('give exactly one of --pipeline NAME or --task NAME', ExitCode.usage);
+  const catalog = loadCatalog(opts.filename);
+  const request = { variables: parseVars(opts.var), origin: { trigger: 'cli' as const, requester: localRequester() } };
+  const config = configFrom(command);
+  const client = await temporalClient(config);
+  const started = pipeline ? await startPipelineRun(client, planPipelineRun(catalog, pipeline, request)) : await startTaskRun(client, planTaskRun(catalog, task ?? '', request));
+  return { ...started, name: pipeline ?? task ?? '', temporalWeb: temporalWebLink(config, started.runId), source: temporalRunSource(client, started.runId) };
+}
+
+async function startOnServer(command: Command, kind: string | undefined, name: string | undefined, opts: RunOptions): Promise<Started> {
+  if (opts.pipeline || opts.task) throw new CliError('--pipeline and --task go with -f; on the server, use "ops run pipeline NAME" or "ops run task NAME"', ExitCode.usage);
+  if ((kind !== 'pipeline' && kind !== 'task') || !name) throw new CliError('use "ops run pipeline|task NAME" (with a server) or "ops run -f FILES --pipeline|--task NAME"', ExitCode.usage);
+  const api = requireServer(command);
+  const headers: Record<string, string> = opts.idempotencyKey ? { 'Idempotency-Key': opts.idempotencyKey } : {};
+  const { body } = await api.request<{ id: string; kind: 'pipeline' | 'task'; temporalWeb: string }>(
+    'POST',
+    kind === 'pipeline' ? '/api/v1/pipelineruns' : '/api/v1/taskruns',
+    { [kind]: name, variables: parseVars(opts.var), trigger: 'cli' },
+    headers,
+  );
+  return { runId: body.id, kind: body.kind, name, temporalWeb: body.temporalWeb, source: apiRunSource(api, body.id) };
 }

@@ -5,14 +5,16 @@ import { startTemporal } from '../../workers/embedded/temporal-server';
 import { startNats } from '../../workers/embedded/nats-server';
 import { canConnect } from '../../workers/embedded/processes';
 import { startWorkers } from '../../workers/worker';
-import { loadConfig, localRequester } from '../../workers/config';
+import { loadConfig, localRequester, temporalWebLink } from '../../workers/config';
 import { connectClient } from '../../workers/temporal';
 import { startPipelineRun } from '../../workers/runs';
 import { planPipelineRun } from '../../model/plan';
 import { LOCAL_CLUSTER } from '../../model/host';
-import { loadCatalog, temporalWebLink } from '../context';
+import { loadCatalog } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
 import { watchRun } from '../watch';
+import { startServer } from '../../api/server';
+import { DEFAULT_PORT as API_PORT } from './server';
 
 const TEMPORAL_PORT = 7233;
 const UI_PORT = 8233;
@@ -29,7 +31,7 @@ export function upCommand(program: Command): void {
       const flags = command.optsWithGlobals() as { dataDir?: string };
       const base = loadConfig({ dataDir: flags.dataDir });
       mkdirSync(base.dataDir, { recursive: true });
-      for (const [what, port] of [['Temporal', TEMPORAL_PORT], ['Temporal Web', UI_PORT], ['NATS', NATS_PORT]] as const) {
+      for (const [what, port] of [['Temporal', TEMPORAL_PORT], ['Temporal Web', UI_PORT], ['NATS', NATS_PORT], ['Ops API', API_PORT]] as const) {
         if (await canConnect('127.0.0.1', port)) throw new CliError(`port ${port} (${what}) is already in use: is another stack running? Stop it, or use that one.`, ExitCode.unavailable);
       }
       const catalog = loadCatalog([opts.examples]);
@@ -40,7 +42,11 @@ export function upCommand(program: Command): void {
       console.log(`Temporal ${temporal.address}, Temporal Web ${temporal.uiUrl}, NATS ${nats.url}`);
       const workers = await startWorkers(config, { control: true, cluster: LOCAL_CLUSTER });
       console.log(`worker ${workers.identity} polling ops.control and ops.cluster.${LOCAL_CLUSTER}`);
+      const api = await startServer({ config, port: API_PORT, host: '127.0.0.1', databaseUrl: config.databaseUrl, bootstrapAdmin: true, log: (m) => console.error(m) });
+      console.log(`Ops API ${api.url} (OpenAPI at ${api.url}/openapi.json)`);
+      if (api.adminToken) console.log(`admin token, shown only now (keep it):\n  ${api.adminToken}`);
       const stopAll = async () => {
+        await api.close();
         await workers.shutdown().catch(() => undefined);
         await nats.stop();
         await temporal.stop();
@@ -56,7 +62,9 @@ export function upCommand(program: Command): void {
           console.log(`  output:       ops logs ${runId}`);
           if (outcome.result.status !== 'succeeded') process.exitCode = ExitCode.runFailed;
         }
-        console.log(`\nThe stack is up; Ctrl-C stops it. In another shell:\n  export TEMPORAL_ADDRESS=${temporal.address} OPS_NATS_URL=${nats.url}\n  ./bin/ops run -f examples/ --pipeline ${opts.pipeline === 'none' ? 'node-health' : opts.pipeline} --watch`);
+        const example = opts.pipeline === 'none' ? 'node-health' : opts.pipeline;
+        console.log(`\nThe stack is up; Ctrl-C stops it. In another shell:\n  export TEMPORAL_ADDRESS=${temporal.address} OPS_NATS_URL=${nats.url}\n  ./bin/ops run -f examples/ --pipeline ${example} --watch`);
+        console.log(`or through the API:\n  export OPS_SERVER=${api.url} OPS_TOKEN=<the admin token>\n  ./bin/ops apply -f examples/ && ./bin/ops run pipeline ${example} --watch`);
         await workers.done;
       } finally {
         await stopAll();

@@ -301,6 +301,8 @@ async function ensureFleetUser(password: string): Promise<void> {
   await writeFile(join(home, '.hushlogin'), '');
   const changed = await run('chpasswd', [], `${USER}:${password}\n`);
   if (changed.code !== 0) throw new Error(`chpasswd for ${USER} failed: ${changed.stderr}`);
+  // Steps with `sudo: true` run `sudo -n`, which needs a rule without password.
+  if (existsSync('/etc/sudoers.d')) await writeFile('/etc/sudoers.d/ops-test-fleet', `${USER} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
 }
 
 interface PublicKey {

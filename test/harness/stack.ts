@@ -31,8 +31,8 @@ export interface TestStack {
   writeFile(name: string, text: string): string;
   /** Starts `ops worker` (control and cluster local) as its own process. */
   startWorker(args?: string[]): WorkerProcess;
-  /** Runs `ops ARGS` to completion. */
-  ops(args: string[], options?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Runs `ops ARGS` to completion; `env` replaces the stack's environment (e.g. a server's). */
+  ops(args: string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -48,7 +48,8 @@ export async function startStack(fleetOptions: FleetOptions = { count: 3 }): Pro
   const dir = mkdtempSync(join(tmpdir(), 'ops-stack-'));
   const [temporal, nats, fleet] = await Promise.all([startTemporal(), startNats(), startFleet(fleetOptions)]);
   const credentialsFile = join(dir, 'credentials.yaml');
-  writeFileSync(credentialsFile, `default: fleet\ncredentials:\n  fleet:\n    username: ${fleet.user}\n    privateKeyFile: ${fleet.clientKeyPath}\n  fleet-password:\n    username: ${fleet.user}\n    passwordFile: ${join(dir, 'fleet-password')}\n`);
+  writeFileSync(credentialsFile, `default: fleet\ncredentials:\n  fleet:\n    username: ${fleet.user}\n    privateKeyFile: ${fleet.clientKeyPath}\n  fleet-password:\n    username: ${fleet.user}\n    passwordFile: ${join(dir, 'fleet-password')}\n  wrong-password:\n    username: ${fleet.user}\n    passwordFile: ${join(dir, 'wrong-password')}\n`);
+  writeFileSync(join(dir, 'wrong-password'), 'not-the-password', { mode: 0o600 });
   writeFileSync(join(dir, 'fleet-password'), fleet.password, { mode: 0o600 });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -115,7 +116,7 @@ export async function startStack(fleetOptions: FleetOptions = { count: 3 }): Pro
     },
     ops(args, options = {}) {
       return new Promise((resolveRun) => {
-        const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? env, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

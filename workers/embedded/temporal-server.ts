@@ -58,6 +58,10 @@ export async function startTemporal(opts: TemporalOptions = {}): Promise<Tempora
     '--http-port', String(httpPort),
     '--metrics-port', String(metricsPort),
     '--db-filename', dbFile,
+    // WAL with synchronous=normal: several times the throughput of the default rollback journal,
+    // and still safe when a process crashes (only an OS crash can lose the last transactions).
+    '--sqlite-pragma', 'journal_mode=wal',
+    '--sqlite-pragma', 'synchronous=normal',
     '--log-level', 'error',
     ...(opts.uiPort ? ['--ui-port', String(opts.uiPort)] : ['--headless']),
     ...(opts.codecEndpoint ? ['--ui-codec-endpoint', opts.codecEndpoint] : []),

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { KIND_PLURALS, KINDS, resourceSchemas } from '../model/resources';
+import { errorBody, idempotencyKey, logsQuery, pipelineRunRequest, runListQuery, runStarted, taskRunRequest, tokenRequest } from './schemas';
+
+/** JSON Schema of what a client sends: defaults are optional, transforms are seen from the input side. */
+function schema(s: z.ZodType): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+function queryParameters(s: z.ZodObject): Array<Record<string, unknown>> {
+  const json = schema(s) as { properties?: Record<string, unknown> };
+  return Object.entries(json.properties ?? {}).map(([name, p]) => ({ name, in: 'query', required: false, schema: p }));
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (s: unknown) => ({ 'application/json': { schema: s } });
+const error = (description: string) => ({ description, content: json(ref('Error')) });
+const standardErrors = { '401': error('missing or invalid token'), '403': error('the token\'s role is not enough') };
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+/** The OpenAPI document, generated from the same zod schemas that validate requests. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const kind of KINDS) {
+    const plural = KIND_PLURALS[kind];
+    paths[`/api/v1/${plural}`] = {
+      get: {
+        summary: `List ${plural} (viewer)`,
+        parameters: [{ name: 'labelSelector', in: 'query', schema: { type: 'string' }, example: 'env=prod,role!=db' }],
+        responses: { '200': { description: `${kind}List`, content: json({ type: 'object', properties: { items: { type: 'array', items: ref(kind) } } }) }, '400': error('bad selector'), ...standardErrors },
+      },
+    };
+    paths[`/api/v1/${plural}/{name}`] = {
+      parameters: [nameParam],
+      get: { summary: `Get a ${kind} (viewer)`, responses: { '200': { description: kind, content: json(ref(kind)) }, '404': error('not defined'), ...standardErrors } },
+      put: {
+        summary: `Create or replace a ${kind} (admin); a stale metadata.resourceVersion answers 409`,
+        requestBody: { required: true, content: json(ref(kind)) },
+        responses: {
+          '200': { description: 'replaced (or unchanged)', content: json(ref(kind)) },
+          '201': { description: 'created', content: json(ref(kind)) },
+          '400': error('not a document of this kind and name'),
+          '409': error('resourceVersion is stale'),
+          '422': error('invalid: issues name each field path and reason'),
+          ...standardErrors,
+        },
+      },
+      delete: { summary: `Delete a ${kind} (admin)`, responses: { '200': { description: 'the deleted definition', content: json(ref(kind)) }, '404': error('not defined'), ...standardErrors } },
+    };
+  }
+  const startResponses = {
+    '200': { description: 'Idempotency-Key replay: the run an earlier request started', content: json(ref('RunStarted')) },
+    '201': { description: 'started', content: json(ref('RunStarted')) },
+    '400': error('malformed request'),
+    '404': error('no such definition'),
+    '422': error('the run cannot start: variables, targets or references are wrong'),
+    ...standardErrors,
+  };
+  const idempotencyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: schema(idempotencyKey) };
+  paths['/api/v1/pipelineruns'] = {
+    post: { summary: 'Start a pipeline run (operator)', parameters: [idempotencyHeader], requestBody: { required: true, content: json(ref('PipelineRunRequest')) }, responses: startResponses },
+    get: { summary: 'List pipeline runs (viewer)', parameters: queryParameters(runListQuery), responses: { '200': { description: 'a page of runs' }, ...standardErrors } },
+  };
+  paths['/api/v1/taskruns'] = {
+    post: { summary: 'Start a task run (operator)', parameters: [idempotencyHeader], requestBody: { required: true, content: json(ref('TaskRunRequest')) }, responses: startResponses },
+    get: { summary: 'List task runs (viewer)', parameters: queryParameters(runListQuery), responses: { '200': { description: 'a page of runs' }, ...standardErrors } },
+  };
+  paths['/api/v1/runs'] = { get: { summary: 'List runs from Temporal visibility, newest first (viewer)', parameters: queryParameters(runListQuery), responses: { '200': { description: 'a page of runs; nextPageToken for the next' }, ...standardErrors } } };
+  paths['/api/v1/runs/{id}'] = { parameters: [idParam], get: { summary: 'A run with its stages, tasks and per-host results (viewer)', responses: { '200': { description: 'the run' }, '404': error('no such run'), ...standardErrors } } };
+  paths['/api/v1/runs/{id}/cancel'] = { parameters: [idParam], post: { summary: 'Cancel a run (operator)', responses: { '202': { description: 'cancelling' }, '409': error('already ended'), ...standardErrors } } };
+  paths['/api/v1/runs/{id}/rerun'] = { parameters: [idParam], post: { summary: 'Start a new run with the same frozen input (operator)', responses: { '201': { description: 'started', content: json(ref('RunStarted')) }, ...standardErrors } } };
+  paths['/api/v1/runs/{id}/logs'] = {
+    parameters: [idParam, ...queryParameters(logsQuery), { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } }],
+    get: { summary: 'Run output as Server-Sent Events (viewer): `log` events with the stream sequence as id, `end` when done', responses: { '200': { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...standardErrors } },
+  };
+  paths['/api/v1/tokens'] = {
+    post: { summary: 'Create a token (admin); the token is shown only in this answer', requestBody: { required: true, content: json(ref('TokenRequest')) }, responses: { '201': { description: 'the token' }, '409': error('name taken'), ...standardErrors } },
+    get: { summary: 'List tokens without their secrets (admin)', responses: { '200': { description: 'tokens' }, ...standardErrors } },
+  };
+  paths['/api/v1/tokens/{name}'] = { parameters: [nameParam], delete: { summary: 'Revoke a token by id or name (admin)', responses: { '200': { description: 'revoked' }, '404': error('no such token'), ...standardErrors } } };
+  paths['/api/v1/audit'] = { get: { summary: 'The audit log of mutating calls, newest first (admin)', responses: { '200': { description: 'entries' }, ...standardErrors } } };
+  paths['/healthz'] = { get: { summary: 'The process is alive', security: [], responses: { '200': { description: 'ok' } } } };
+  paths['/readyz'] = { get: { summary: 'Temporal, NATS and the store answer', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'not ready, with the failing checks' } } } };
+  paths['/metrics'] = { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text exposition format' } } } };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Ops control plane', version, description: 'Definitions, runs, logs, tokens and audit of Ops. Every /api call needs "Authorization: Bearer <token>".' },
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        ...Object.fromEntries(KINDS.map((k) => [k, schema(resourceSchemas[k] as z.ZodType)])),
+        PipelineRunRequest: schema(pipelineRunRequest),
+        TaskRunRequest: schema(taskRunRequest),
+        TokenRequest: schema(tokenRequest),
+        RunStarted: schema(runStarted),
+        Error: schema(errorBody),
+      },
+    },
+  };
+}

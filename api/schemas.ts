@@ -1,0 +1,83 @@
+/**
+ * Request and response shapes of the REST API as zod schemas: the same objects validate requests
+ * and generate /openapi.json. Definitions themselves use model/'s resource schemas.
+ */
+import { z } from 'zod';
+import { dnsLabel, dnsSubdomain, identifier } from '../model/meta';
+import { targetsSpec } from '../model/task';
+import { RUN_STATES } from '../workers/run-list';
+import { ROLES } from './store/tokens';
+
+const variableValues = z.record(identifier, z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
+/** Runs started by a person at the CLI say so; schedules and events are the server's own triggers. */
+const requestTrigger = z.enum(['api', 'cli']).default('api');
+
+export const pipelineRunRequest = z.strictObject({
+  pipeline: dnsLabel,
+  variables: variableValues,
+  trigger: requestTrigger,
+});
+
+export const taskRunRequest = z.strictObject({
+  task: dnsLabel,
+  variables: variableValues,
+  /** Overrides the task's own targets for this run. */
+  targets: targetsSpec.optional(),
+  trigger: requestTrigger,
+});
+
+export const tokenRequest = z.strictObject({
+  name: dnsLabel,
+  role: z.enum(ROLES),
+});
+
+/** Requester names: token names, or user@host from the CLI. */
+const requester = z.string().regex(/^[A-Za-z0-9_.@:-]{1,200}$/, 'must be letters, digits and _ . @ : -');
+
+export const runListQuery = z.object({
+  pipeline: dnsLabel.optional(),
+  task: dnsLabel.optional(),
+  cluster: dnsLabel.optional(),
+  status: z.enum(RUN_STATES).optional(),
+  trigger: z.enum(['cli', 'api', 'schedule', 'event']).optional(),
+  requester: requester.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  pageToken: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a nextPageToken from an earlier page').optional(),
+});
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const logsQuery = z.object({
+  host: dnsSubdomain.optional(),
+  follow: flag.default(false),
+  /** Resume after this stream sequence (also the Last-Event-ID header). */
+  after: z.coerce.number().int().min(0).optional(),
+});
+
+export const auditQuery = z.object({
+  actor: z.string().max(200).optional(),
+  outcome: z.enum(['succeeded', 'refused', 'failed']).optional(),
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const listSelectorQuery = z.object({
+  labelSelector: z.string().max(2000).optional(),
+});
+
+export const errorBody = z.object({
+  error: z.string().meta({ description: 'HTTP reason, e.g. Unprocessable Entity' }),
+  message: z.string(),
+  issues: z.array(z.object({ document: z.string().optional(), path: z.string(), message: z.string() })).optional(),
+});
+
+export const runStarted = z.object({
+  id: z.string(),
+  kind: z.enum(['pipeline', 'task']),
+  name: z.string(),
+  status: z.string(),
+  temporalWeb: z.string(),
+  links: z.object({ self: z.string(), logs: z.string() }),
+});
+
+export const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters without spaces');

@@ -1,0 +1,125 @@
+import type { Command } from 'commander';
+import { API_VERSION } from '../../model/meta';
+import { KIND_PLURALS, kindFromPlural, type Kind, type Resource } from '../../model/resources';
+import type { RunSummary } from '../../workers/run-list';
+import type { HostResult } from '../../model/run';
+import type { RunTree } from '../../workers/runs';
+import { encode, requireServer } from '../api-client';
+import { CliError, ExitCode } from '../exit-codes';
+import { age, duration, listFormat, printData, printTable, type ListFormat } from '../output';
+
+interface GetOptions {
+  output?: string;
+  selector?: string;
+  pipeline?: string;
+  task?: string;
+  cluster?: string;
+  status?: string;
+  trigger?: string;
+  requester?: string;
+  limit: string;
+  pageToken?: string;
+}
+
+export function getCommand(program: Command): void {
+  program
+    .command('get')
+    .description('show definitions or runs from the Ops server: ops get hosts|clusters|tasks|pipelines|runs [NAME]')
+    .argument('<kind>', 'hosts, clusters, tasks, pipelines or runs')
+    .argument('[name]', 'one of them')
+    .option('-o, --output <format>', 'wide, json or yaml')
+    .option('-l, --selector <labels>', 'definitions whose labels match, e.g. env=prod,role!=db')
+    .option('--pipeline <name>', 'runs: of this pipeline')
+    .option('--task <name>', 'runs: of this task')
+    .option('--cluster <name>', 'runs: on this cluster')
+    .option('--status <status>', 'runs: running, succeeded, failed, cancelled, terminated or timedOut')
+    .option('--trigger <trigger>', 'runs: cli, api, schedule or event')
+    .option('--requester <name>', 'runs: started by this token or user')
+    .option('--limit <n>', 'runs: at most this many', '50')
+    .option('--page-token <token>', 'runs: the next page, from the previous listing')
+    .action(async (kindName: string, name: string | undefined, opts: GetOptions, command: Command) => {
+      const format = listFormat(opts.output);
+      const api = requireServer(command);
+      if (/^(runs?|pipelineruns|taskruns)$/i.test(kindName)) {
+        if (name) return showRun(await api.get(`/api/v1/runs/${encode(name)}`), format);
+        const query = new URLSearchParams({ limit: opts.limit });
+        for (const key of ['pipeline', 'task', 'cluster', 'status', 'trigger', 'requester', 'pageToken'] as const) if (opts[key]) query.set(key, opts[key] as string);
+        const page = await api.get<{ items: Array<RunSummary & { temporalWeb: string }>; nextPageToken?: string }>(`/api/v1/runs?${query}`);
+        if (format === 'json' || format === 'yaml') return printData(format, page);
+        printTable(
+          ['ID', 'KIND', 'NAME', 'STATUS', 'TRIGGER', 'REQUESTER', 'AGE', 'DURATION', ...(format === 'wide' ? ['CLUSTERS', 'TEMPORAL WEB'] : [])],
+          page.items.map((r) => [r.id, r.kind, r.name, r.status, r.trigger ?? '', r.requester ?? '', age(r.startTime), duration(r.durationMs), ...(format === 'wide' ? [r.clusters.join(','), r.temporalWeb] : [])]),
+        );
+        if (page.nextPageToken) console.error(`more: --page-token ${page.nextPageToken}`);
+        return;
+      }
+      const kind = kindFromPlural(kindName);
+      if (!kind) throw new CliError(`unknown kind "${kindName}": use hosts, clusters, tasks, pipelines or runs`, ExitCode.usage);
+      const path = `/api/v1/${KIND_PLURALS[kind]}`;
+      const items = name ? [await api.get<Resource>(`${path}/${encode(name)}`)] : (await api.get<{ items: Resource[] }>(`${path}${opts.selector ? `?labelSelector=${encode(opts.selector)}` : ''}`)).items;
+      if (format === 'json' || format === 'yaml') return printData(format, name ? items[0] : { apiVersion: API_VERSION, kind: `${kind}List`, items });
+      const { header, row } = COLUMNS[kind](format === 'wide');
+      printTable(header, items.map((r) => row(r as never)));
+    });
+}
+
+type Columns = (wide: boolean) => { header: string[]; row: (r: Resource) => string[] };
+
+const labelsOf = (r: Resource) => Object.entries(r.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+
+const COLUMNS: Record<Kind, Columns> = {
+  Host: (wide) => ({
+    header: ['NAME', 'ADDRESS', 'CLUSTER', 'LABELS', ...(wide ? ['PORT', 'USER', 'CREDENTIAL', 'VERSION'] : [])],
+    row: (r) => {
+      const s = (r as Extract<Resource, { kind: 'Host' }>).spec;
+      return [r.metadata.name, s.address, s.cluster, labelsOf(r), ...(wide ? [String(s.port), s.username ?? '', s.credentialRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
+    },
+  }),
+  Cluster: (wide) => ({
+    header: ['NAME', 'DESCRIPTION', 'LABELS', ...(wide ? ['KUBECONFIG', 'VERSION'] : [])],
+    row: (r) => {
+      const s = (r as Extract<Resource, { kind: 'Cluster' }>).spec;
+      return [r.metadata.name, s.description ?? '', labelsOf(r), ...(wide ? [s.kubeconfigRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
+    },
+  }),
+  Task: (wide) => ({
+    header: ['NAME', 'STEPS', 'TARGETS', 'VARIABLES', ...(wide ? ['DESCRIPTION', 'VERSION'] : [])],
+    row: (r) => {
+      const s = (r as Extract<Resource, { kind: 'Task' }>).spec;
+      const t = s.targets;
+      const targets = !t ? '' : t.all ? 'all' : t.hosts ? t.hosts.join(',') : typeof t.selector === 'string' ? t.selector : JSON.stringify(t.selector);
+      return [r.metadata.name, String(s.steps.length), targets, s.variables.map((v) => v.name).join(','), ...(wide ? [s.description ?? '', r.metadata.resourceVersion ?? ''] : [])];
+    },
+  }),
+  Pipeline: (wide) => ({
+    header: ['NAME', 'STAGES', 'VARIABLES', ...(wide ? ['FINALLY', 'VERSION'] : [])],
+    row: (r) => {
+      const s = (r as Extract<Resource, { kind: 'Pipeline' }>).spec;
+      return [r.metadata.name, s.stages.map((x) => x.name).join(' → '), s.variables.map((v) => v.name).join(','), ...(wide ? [s.finally.map((x) => x.name).join(','), r.metadata.resourceVersion ?? ''] : [])];
+    },
+  }),
+};
+
+interface RunDetail extends RunSummary {
+  temporalWeb: string;
+  variables: Record<string, string>;
+  progress?: RunTree;
+  result?: { status: string; reason?: string; stages?: Array<{ name: string; status: string; tasks: Array<{ name: string; hosts: HostResult[] }> }>; name?: string; hosts?: HostResult[] };
+}
+
+function showRun(run: RunDetail, format: ListFormat): void {
+  if (format === 'json' || format === 'yaml') return printData(format, run);
+  console.log(`run ${run.id}: ${run.kind} ${run.name}, ${run.status}${run.result?.reason ? ` (${run.result.reason})` : ''}`);
+  console.log(`  started ${run.startTime} by ${run.requester ?? '?'} (${run.trigger ?? '?'})${run.durationMs !== undefined ? `, took ${duration(run.durationMs)}` : ''}`);
+  console.log(`  Temporal Web: ${run.temporalWeb}`);
+  const vars = Object.entries(run.variables);
+  if (vars.length) console.log(`  variables: ${vars.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const tasks = run.result
+    ? run.result.stages
+      ? run.result.stages.flatMap((s) => s.tasks)
+      : [{ name: run.result.name ?? run.name, hosts: run.result.hosts ?? [] }]
+    : (run.progress?.tasks ?? []).map((t) => ({ name: t.name, hosts: t.hosts as HostResult[] }));
+  if (run.result?.stages) for (const s of run.result.stages) console.log(`  stage ${s.name}: ${s.status}`);
+  const rows = tasks.flatMap((t) => t.hosts.map((h) => [t.name, h.host, h.status, h.exitCode === undefined ? '' : String(h.exitCode), h.message ?? '']));
+  if (rows.length) printTable(['TASK', 'HOST', 'STATUS', 'EXIT', 'MESSAGE'], rows);
+}

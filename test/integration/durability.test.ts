@@ -1,0 +1,125 @@
+// Faults during a run: the worker killed, the Temporal server restarted, the run cancelled.
+import { startStack, workerLogs, type TestStack } from '../harness/stack';
+import { runOutcome } from '../../workers/runs';
+import { taskProgressQuery } from '../../workflows/progress';
+
+let stack: TestStack;
+let hostsFile: string;
+
+beforeAll(async () => {
+  stack = await startStack({ count: 3 });
+  hostsFile = stack.writeFile('hosts.yaml', stack.hostsYaml());
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Every step appends to a file on its host, so the host itself counts how often each ran. */
+function countingTask(name: string, dir: string, sleepSeconds: number): string {
+  return stack.writeFile(
+    `${name}.yaml`,
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: ${name} }
+spec:
+  targets: { selector: role=fleet }
+  steps:
+    - name: first
+      shell: mkdir -p ${dir}/\${host.name} && echo first >> ${dir}/\${host.name}/count
+    - name: slow
+      shell: |
+        echo slow-start >> ${dir}/\${host.name}/count
+        sleep ${sleepSeconds}
+        echo slow-end >> ${dir}/\${host.name}/count
+    - name: last
+      shell: echo last >> ${dir}/\${host.name}/count
+`,
+  );
+}
+
+async function startRun(taskFile: string, task: string): Promise<string> {
+  const r = await stack.ops(['run', '-f', hostsFile, '-f', taskFile, '--task', task, '-o', 'json']);
+  if (r.code !== 0) throw new Error(`ops run failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout).runId;
+}
+
+async function countsOnHosts(dir: string): Promise<string[]> {
+  return Promise.all(stack.fleet.hosts.map(async (h) => (await stack.fleet.exec(h.name, `cat ${dir}/${h.name}/count 2>/dev/null || true`)).stdout));
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${workerLogs(stack)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('a worker killed with SIGKILL mid-run: a new worker completes the run and no step runs twice on any host', async () => {
+  const dir = `it-kill-${Date.now()}`;
+  const task = countingTask('kill-me', dir, 6);
+  const first = stack.startWorker();
+  await first.ready;
+  const runId = await startRun(task, 'kill-me');
+  // Kill it while every host is inside the slow step.
+  await waitFor('every host in the slow step', async () => (await countsOnHosts(dir)).every((c) => c.includes('slow-start')));
+  await first.kill('SIGKILL');
+  const second = stack.startWorker();
+  await second.ready;
+  const outcome = await runOutcome(stack.client, runId);
+  expect(outcome.result.status).toBe('succeeded');
+  const counts = await countsOnHosts(dir);
+  for (const count of counts) expect(count).toBe('first\nslow-start\nslow-end\nlast\n');
+  // The retried activities saw the step still running on the host and attached to it.
+  const hosts = outcome.kind === 'task' ? outcome.result.hosts : [];
+  expect(hosts.map((h) => h.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  expect(new Set(hosts.map((h) => h.worker)).size).toBe(1);
+  await second.kill();
+});
+
+test('a Temporal server restart mid-run loses nothing', async () => {
+  const dir = `it-restart-${Date.now()}`;
+  const task = countingTask('survive-restart', dir, 3);
+  const worker = stack.startWorker();
+  await worker.ready;
+  const runId = await startRun(task, 'survive-restart');
+  await waitFor('every host in the slow step', async () => (await countsOnHosts(dir)).every((c) => c.includes('slow-start')));
+  await stack.temporal.restart();
+  const outcome = await runOutcome(stack.client, runId);
+  expect(outcome.result.status).toBe('succeeded');
+  for (const count of await countsOnHosts(dir)) expect(count).toBe('first\nslow-start\nslow-end\nlast\n');
+  await worker.kill();
+});
+
+test('cancelling a run kills the remote process and marks the hosts cancelled', async () => {
+  const file = stack.writeFile(
+    'hang.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: hang }
+spec:
+  targets: { hosts: [host-1, host-2] }
+  steps:
+    - name: wait
+      shell: |
+        echo waiting
+        sleep 303 &
+        sleep 304
+`,
+  );
+  const worker = stack.startWorker();
+  await worker.ready;
+  const runId = await startRun(file, 'hang');
+  await waitFor('the sleeps to start', async () => (await stack.fleet.exec('host-1', 'pgrep -u opsfleet -f "sleep 30[34]" | wc -l')).stdout.trim() === '4');
+  await stack.client.workflow.getHandle(runId).cancel();
+  const outcome = await runOutcome(stack.client, runId);
+  expect(outcome.result.status).toBe('cancelled');
+  const handle = stack.client.workflow.getHandle(runId);
+  expect((await handle.describe()).status.name).toBe('CANCELLED');
+  const progress = await handle.query(taskProgressQuery);
+  expect(progress.hosts.map((h) => h.status)).toEqual(['cancelled', 'cancelled']);
+  const left = await stack.fleet.exec('host-1', 'pgrep -u opsfleet -f "sleep 30[34]" || echo none');
+  expect(left.stdout.trim()).toBe('none');
+  await worker.kill();
+});

@@ -1,0 +1,153 @@
+// Ways of reaching hosts: password auth, a bastion, trust on first use; and large file transfers.
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
+import { startFleet } from '../harness/fleet';
+import type { HostResult } from '../../model/run';
+import type { RunOutcome } from '../../workers/runs';
+
+let stack: TestStack;
+let worker: WorkerProcess;
+
+beforeAll(async () => {
+  stack = await startStack({ count: 3 });
+  worker = stack.startWorker();
+  await worker.ready;
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const UPTIME = `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: uptime }
+spec:
+  targets: { all: true }
+  maxFailures: 100%
+  steps: [{ name: uptime, shell: 'echo "up on $(hostname)"' }]
+`;
+
+async function run(hostDocs: string, task = UPTIME, name = 'uptime'): Promise<HostResult[]> {
+  const hosts = stack.writeFile(`hosts-${Date.now()}.yaml`, hostDocs);
+  const tasks = stack.writeFile(`task-${Date.now()}.yaml`, task);
+  const r = await stack.ops(['run', '-f', hosts, '-f', tasks, '--task', name, '--watch', '-o', 'json']);
+  if (!r.stdout.trim()) throw new Error(`ops run gave no result (exit ${r.code}): ${r.stderr}\n${workerLogs(stack)}`);
+  const outcome = JSON.parse(r.stdout) as RunOutcome;
+  return outcome.kind === 'task' ? outcome.result.hosts : [];
+}
+
+function hostDoc(name: string, spec: Record<string, unknown>): string {
+  return `apiVersion: ops.dev/v1\nkind: Host\nmetadata: { name: ${name} }\nspec: ${JSON.stringify(spec)}\n---\n`;
+}
+
+test('password authentication works, and a wrong password is reported as authFailed', async () => {
+  const [h1, h2] = stack.fleet.hosts;
+  const results = await run(
+    hostDoc('by-password', { address: h1.address, port: h1.port, hostKey: h1.hostKeyFingerprint, credentialRef: 'fleet-password' }) +
+      hostDoc('wrong-password', { address: h2.address, port: h2.port, hostKey: h2.hostKeyFingerprint, credentialRef: 'wrong-password' }) +
+      hostDoc('no-such-credential', { address: h2.address, port: h2.port, hostKey: h2.hostKeyFingerprint, credentialRef: 'missing' }),
+  );
+  const byHost = Object.fromEntries(results.map((r) => [r.host, r]));
+  expect(byHost['by-password'].status).toBe('succeeded');
+  expect(byHost['wrong-password'].status).toBe('authFailed');
+  expect(byHost['wrong-password'].message).toContain('authentication as "opsfleet"');
+  expect(byHost['no-such-credential'].status).toBe('authFailed');
+  expect(byHost['no-such-credential'].message).toContain('credential "missing" is not configured on this worker');
+});
+
+test('a host behind a bastion is reached through it', async () => {
+  const [jump, target] = stack.fleet.hosts;
+  const results = await run(
+    hostDoc('jump', { address: jump.address, port: jump.port, hostKey: jump.hostKeyFingerprint }) +
+      hostDoc('behind', { address: target.address, port: target.port, hostKey: target.hostKeyFingerprint, bastion: 'jump' }),
+    UPTIME.replace('{ all: true }', '{ hosts: [behind] }'),
+  );
+  expect(results).toMatchObject([{ host: 'behind', status: 'succeeded' }]);
+  // The pooled connection to the target is carried by the bastion's sshd, not opened by the worker.
+  const sockets = execFileSync('ss', ['-tnpH', 'state', 'established', 'dst', `${target.address}:${target.port}`], { encoding: 'utf8' });
+  expect(sockets).toContain('sshd');
+  expect(sockets).not.toContain('node');
+});
+
+test('trust on first use accepts the first key and refuses a changed one', async () => {
+  const host = stack.fleet.hosts[2];
+  const tofu = hostDoc('tofu', { address: host.address, port: host.port, trustOnFirstUse: true });
+  expect(await run(tofu)).toMatchObject([{ host: 'tofu', status: 'succeeded' }]);
+  const known = JSON.parse(readFileSync(join(stack.env.OPS_DATA_DIR ?? '', 'known_hosts.json'), 'utf8'));
+  expect(known[`${host.address}:${host.port}`]).toBe(host.hostKeyFingerprint);
+  // The same address now answers with another key (a rebuilt or impostor host).
+  await stack.fleet.stopHost(host.name);
+  const impostor = await startFleet({ count: 1, firstAddress: host.address, port: host.port, namePrefix: 'impostor' });
+  try {
+    const [result] = await run(tofu);
+    expect(result.status).toBe('hostKeyRejected');
+    expect(result.message).toContain(`changed from ${host.hostKeyFingerprint}`);
+  } finally {
+    await impostor.stop();
+    await stack.fleet.startHost(host.name);
+  }
+});
+
+test('large files are pushed and pulled with their checksums verified', async () => {
+  const local = mkdtempSync(join(tmpdir(), 'ops-files-'));
+  const data = randomBytes(24 * 1024 * 1024);
+  writeFileSync(join(local, 'blob.bin'), data);
+  const sha = createHash('sha256').update(data).digest('hex');
+  const dir = `it-files-${Date.now()}`;
+  const task = `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: transfer }
+spec:
+  targets: { all: true }
+  steps:
+    - name: dir
+      shell: mkdir -p ${dir}/\${host.name}
+    - name: push
+      file: { source: ${join(local, 'blob.bin')}, destination: '${dir}/\${host.name}/blob.bin', mode: '0600' }
+    - name: check
+      shell: sha256sum ${dir}/\${host.name}/blob.bin
+    - name: pull
+      file: { direction: pull, source: '${dir}/\${host.name}/blob.bin', destination: ${join(local, 'pulled')} }
+`;
+  const results = await run(stack.hostsYaml(), task, 'transfer');
+  expect(results.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  for (const h of stack.fleet.hosts) {
+    const remote = await stack.fleet.exec(h.name, `sha256sum ${dir}/${h.name}/blob.bin | cut -d' ' -f1; stat -c %a ${dir}/${h.name}/blob.bin`);
+    expect(remote.stdout).toBe(`${sha}\n600\n`);
+    const pulled = readFileSync(join(local, 'pulled', h.name, 'blob.bin'));
+    expect(createHash('sha256').update(pulled).digest('hex')).toBe(sha);
+  }
+});
+
+test('sudo steps run as root: a file lands with its owner and mode, and a timed-out root process is killed', async () => {
+  const dir = `/tmp/ops-it-sudo-${Date.now()}`;
+  const task = `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: as-root }
+spec:
+  targets: { hosts: [host-1] }
+  results: [{ name: uid }]
+  steps:
+    - name: whoami
+      sudo: true
+      shell: |
+        mkdir -p ${dir}
+        echo "::result uid=$(id -u)"
+    - name: config
+      sudo: true
+      file: { content: "root-owned\\n", destination: ${dir}/app.conf, mode: '0600', owner: 'root:root' }
+`;
+  const [result] = await run(stack.hostsYaml(), task, 'as-root');
+  expect(result).toMatchObject({ host: 'host-1', status: 'succeeded', results: { uid: '0' } });
+  const stat = await stack.fleet.exec('host-1', `sudo -n stat -c '%U:%G %a' ${dir}/app.conf; sudo -n cat ${dir}/app.conf`);
+  expect(stat.stdout).toBe('root:root 600\nroot-owned\n');
+  const hang = task.replace('name: as-root', 'name: hang-as-root').replace(/steps:[\s\S]*$/, 'steps:\n    - { name: hang, sudo: true, timeoutSeconds: 2, shell: "sleep 305 & sleep 306" }\n');
+  const [timedOut] = await run(stack.hostsYaml(), hang, 'hang-as-root');
+  expect(timedOut.status).toBe('timedOut');
+  const left = await stack.fleet.exec('host-1', 'pgrep -f "sleep 30[56]" || echo none');
+  expect(left.stdout.trim()).toBe('none');
+});

@@ -1,0 +1,166 @@
+// The fan-out logic of taskRun on a real Temporal server, with scripted activities standing in
+// for hosts (the SSH path is covered by the other integration tests). This makes 1,000-host
+// runs and exact failure patterns cheap to test.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
+import { Client, WorkflowFailedError } from '@temporalio/client';
+import { startTemporal, type TemporalServer } from '../../workers/embedded/temporal-server';
+import { loadConfig } from '../../workers/config';
+import { connectClient, dataConverter } from '../../workers/temporal';
+import { REPO } from '../harness/stack';
+import type { Activities, StepInput } from '../../activities';
+import type { HostTarget, StepOutcome, TaskRunInput, TaskRunResult } from '../../model/run';
+import { taskSchema } from '../../model/task';
+import { FailureType } from '../../model/failures';
+import { resultInFailure, TASK_RUN_FAILED } from '../../workflows/run-failure';
+import { HOSTS_PER_WORKFLOW } from '../../workflows/task-run';
+
+const QUEUE = 'ops.cluster.logic-test';
+let temporal: TemporalServer;
+let client: Client;
+let worker: Worker;
+let running: Promise<void>;
+/** Decides each step's fate: return an exit code (0 succeeds) or throw. */
+let script: (input: StepInput) => number;
+const calls: StepInput[] = [];
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  temporal = await startTemporal();
+  const config = { ...loadConfig({ dataDir: mkdtempSync(join(tmpdir(), 'ops-logic-')) }), temporalAddress: temporal.address };
+  client = await connectClient(config);
+  const outcome = (input: StepInput): Promise<StepOutcome> => {
+    calls.push(input);
+    const exitCode = script(input);
+    if (exitCode !== 0) throw ApplicationFailure.create({ type: FailureType.NonZeroExit, message: `exit code ${exitCode}`, details: [{ exitCode }], nonRetryable: true });
+    return Promise.resolve({ exitCode: 0, durationMs: 1, stdoutBytes: 0, stderrBytes: 0, tail: '', results: { seen: input.host.name }, worker: 'fake' });
+  };
+  const activities: Activities = { sshShell: outcome, sshFile: outcome };
+  worker = await Worker.create({
+    connection: await NativeConnection.connect({ address: temporal.address }),
+    taskQueue: QUEUE,
+    workflowBundle: { codePath: join(REPO, 'dist', 'workflow-bundle.js') },
+    activities,
+    dataConverter: dataConverter(config, { createKeys: true }),
+    maxConcurrentActivityTaskExecutions: 1000,
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await temporal?.stop();
+});
+
+beforeEach(() => {
+  calls.length = 0;
+  script = () => 0;
+});
+
+function hosts(n: number): HostTarget[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `h-${String(i + 1).padStart(4, '0')}`,
+    address: '192.0.2.1',
+    port: 22,
+    connection: 'ssh' as const,
+    cluster: 'local',
+    trustOnFirstUse: true,
+    labels: {},
+  }));
+}
+
+function input(hostCount: number, spec: Record<string, unknown>): TaskRunInput {
+  const task = taskSchema.parse({ apiVersion: 'ops.dev/v1', kind: 'Task', metadata: { name: 't' }, spec: { results: [{ name: 'seen' }], ...spec } });
+  return { runId: `logic-${randomUUID()}`, name: 't', task: { name: 't', spec: task.spec }, cluster: 'local', hosts: hosts(hostCount), variables: {}, secretNames: [], origin: { trigger: 'cli', requester: 'test' } };
+}
+
+async function runTask(args: TaskRunInput): Promise<TaskRunResult> {
+  try {
+    return await client.workflow.execute('taskRun', { workflowId: args.runId, taskQueue: QUEUE, args: [args] });
+  } catch (e) {
+    const result = e instanceof WorkflowFailedError ? resultInFailure<TaskRunResult>(e, TASK_RUN_FAILED) : undefined;
+    if (!result) throw e;
+    return result;
+  }
+}
+
+async function historyLength(workflowId: string): Promise<{ events: number; bytes: number }> {
+  const h = await client.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId } });
+  const events = h.history?.events ?? [];
+  return { events: events.length, bytes: JSON.stringify(h.history).length };
+}
+
+test('a 1,000-host fan-out splits into child workflows that stay far inside the history limits', async () => {
+  const args = input(1000, { steps: [{ name: 'a', shell: 'true' }, { name: 'b', shell: 'true' }], concurrency: 200 });
+  const result = await runTask(args);
+  expect(result.status).toBe('succeeded');
+  expect(result.hosts).toHaveLength(1000);
+  expect(new Set(result.hosts.map((h) => h.host)).size).toBe(1000);
+  expect(calls).toHaveLength(2000);
+  const root = await historyLength(args.runId);
+  expect(root.events).toBeLessThan(200);
+  const groups = Math.ceil(1000 / HOSTS_PER_WORKFLOW);
+  for (let g = 0; g < groups; g += 1) {
+    const child = await historyLength(`${args.runId}.b0g${g}`);
+    // Temporal's limits: 51,200 events and 50 MB; a child holds 100 hosts.
+    expect(child.events).toBeLessThan(2000);
+    expect(child.bytes).toBeLessThan(2_000_000);
+  }
+});
+
+test('rolling batches: a failing canary stops the run before the other batches', async () => {
+  script = (i) => (i.host.name === 'h-0001' ? 3 : 0);
+  const result = await runTask(input(10, { steps: [{ name: 'a', shell: 'x' }], batch: { canary: 1, size: 3 } }));
+  expect(result.status).toBe('failed');
+  expect(result.reason).toContain('1 of 10 hosts failed (maxFailures 0)');
+  expect(result.hosts[0]).toMatchObject({ host: 'h-0001', status: 'failed', exitCode: 3 });
+  expect(result.hosts.slice(1).every((h) => h.status === 'skipped')).toBe(true);
+  expect(calls.map((c) => c.host.name)).toEqual(['h-0001']);
+});
+
+test('batches run in order, canary first, and maxFailures lets some hosts fail', async () => {
+  script = (i) => (['h-0003', 'h-0006'].includes(i.host.name) ? 1 : 0);
+  const result = await runTask(input(8, { steps: [{ name: 'a', shell: 'x' }], batch: { canary: 1, size: '50%' }, maxFailures: 2, concurrency: 1 }));
+  expect(result.status).toBe('succeeded');
+  expect(result.reason).toContain('2 of 8 hosts failed, within maxFailures 2');
+  expect(calls.map((c) => c.host.name)).toEqual(['h-0001', 'h-0002', 'h-0003', 'h-0004', 'h-0005', 'h-0006', 'h-0007', 'h-0008']);
+});
+
+test('when, allowFailure and retries decide per host which steps run', async () => {
+  let attempts = 0;
+  script = (i) => {
+    if (i.step.name === 'check') return i.host.name === 'h-0001' ? 3 : 0;
+    if (i.step.name === 'flaky') return (attempts += 1) < 3 ? 1 : 0;
+    return 0;
+  };
+  const result = await runTask(
+    input(2, {
+      concurrency: 1,
+      steps: [
+        { name: 'check', shell: 'x', allowFailure: true },
+        { name: 'fix', shell: 'x', when: '${steps.check.exitCode} == 3' },
+        { name: 'flaky', shell: 'x', retries: 2, retryDelaySeconds: 0, when: "${host.name} == 'h-0002'" },
+      ],
+    }),
+  );
+  expect(result.status).toBe('succeeded');
+  const [h1, h2] = result.hosts;
+  expect(h1.steps.map((s) => [s.step, s.status])).toEqual([['check', 'failed'], ['fix', 'succeeded'], ['flaky', 'skipped']]);
+  expect(h1.steps[0].allowedFailure).toBe(true);
+  expect(h2.steps.map((s) => [s.step, s.status])).toEqual([['check', 'succeeded'], ['fix', 'skipped'], ['flaky', 'succeeded']]);
+  expect(h2.steps[2].attempts).toBe(3);
+  expect(calls.filter((c) => c.step.name === 'flaky').map((c) => c.host.name)).toEqual(['h-0002', 'h-0002', 'h-0002']);
+  expect(result.results.seen).toBe('h-0001\nh-0002');
+});
+
+test('a run with no hosts fails with that reason instead of succeeding', async () => {
+  const result = await runTask(input(0, { steps: [{ name: 'a', shell: 'x' }] }));
+  expect(result.status).toBe('failed');
+  expect(result.reason).toContain('no hosts match the targets');
+  expect(calls).toHaveLength(0);
+});

@@ -1,0 +1,244 @@
+/**
+ * The step wrapper (activities/remote-step.ts) run by a real /bin/sh through LocalSession.
+ * Every run uses a temporary HOME, so step records land in a temp `~/.ops/steps`.
+ * (Jest gives each test file a copy of process.env, which child_process.spawn does not see, so the
+ * temporary HOME is set on the command line: `HOME=… sh -c '<wrapper>'`.)
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalSession } from '../../activities/local/session';
+import { CONTROL_PREFIX, killCommand, shellQuote, stepKey, wrapperCommand } from '../../activities/remote-step';
+
+let home: string;
+const started: number[] = [];
+const session = new LocalSession();
+const marker = `${process.pid}${Date.now() % 100000}`;
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'ops-home-'));
+});
+
+afterAll(() => {
+  // Only processes these tests started, by pid.
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  rmSync(home, { recursive: true, force: true });
+});
+
+const underHome = (command: string) => `HOME=${shellQuote(home)} ${command}`;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(key: string, script: string, { timeoutSeconds = 30, onStdout }: { timeoutSeconds?: number; onStdout?: (text: string) => void } = {}): Promise<Run> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const t0 = Date.now();
+  return session
+    .exec(underHome(wrapperCommand({ key, timeoutSeconds, sudo: false })), {
+      stdin: script,
+      onStdout: (c) => {
+        out.push(c);
+        onStdout?.(Buffer.concat(out).toString());
+      },
+      onStderr: (c) => err.push(c),
+    })
+    .then(({ code }) => ({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - t0 }));
+}
+
+const kill = (key: string) => session.exec(underHome(killCommand({ key, sudo: false })), {});
+
+/** Pids of live processes whose command line contains the text (zombies have none). */
+function pgrep(text: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', text], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function waitFor(what: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const counter = (name: string) => `echo run >> "$HOME/${name}"\n`;
+const count = (name: string) => (existsSync(join(home, name)) ? readFileSync(join(home, name), 'utf8').split('\n').filter(Boolean).length : 0);
+
+describe('stepKey and shellQuote', () => {
+  it('makes keys safe as one directory name', () => {
+    expect(stepKey('run/1 2', 'act;rm -rf')).toBe('run_1_2-act_rm_-rf');
+    expect(stepKey('a.b', 'c_d-1')).toBe('a.b-c_d-1');
+  });
+
+  it('quotes any value for sh', () => {
+    for (const value of ["it's", '$(touch x) `id` "$HOME"', 'a\nb', '']) {
+      expect(execFileSync('/bin/sh', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' })).toBe(value);
+    }
+  });
+});
+
+describe('wrapperCommand on a local shell', () => {
+  it('streams the output back and exits with the script\'s exit code', async () => {
+    let firstSeenAt = 0;
+    const t0 = Date.now();
+    const r = await run('stream-1', 'echo first\necho to-stderr >&2\nsleep 0.8\necho second\nexit 7\n', {
+      onStdout: (text) => {
+        if (!firstSeenAt && text.includes('first')) firstSeenAt = Date.now() - t0;
+      },
+    });
+    expect(r.code).toBe(7);
+    expect(r.stdout).toBe('first\nsecond\n');
+    expect(r.stderr).toBe('to-stderr\n');
+    expect(firstSeenAt).toBeGreaterThan(0);
+    expect(r.ms - firstSeenAt).toBeGreaterThan(500); // "first" arrived while the script still ran
+  });
+
+  it('passes the script on stdin, untouched by the outer shell', async () => {
+    const r = await run('stdin-1', "x='$HOME `id` $(false)'\nprintf '%s\\n' \"$x\"\n");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('$HOME `id` $(false)\n');
+  });
+
+  it('does not run a step twice: the same key replays exit code and output', async () => {
+    const script = `${counter('replay-count')}echo hello\necho oops >&2\nexit 3\n`;
+    const first = await run('replay-1', script);
+    expect(first).toMatchObject({ code: 3, stdout: 'hello\n', stderr: 'oops\n' });
+    const second = await run('replay-1', script);
+    expect(count('replay-count')).toBe(1);
+    expect(second.code).toBe(3);
+    expect(second.stdout).toBe('hello\n');
+    expect(second.stderr).toBe(`${CONTROL_PREFIX}replayed\noops\n`);
+    const other = await run('replay-2', script);
+    expect(count('replay-count')).toBe(2);
+    expect(other.stderr).not.toContain(CONTROL_PREFIX);
+  });
+
+  it('replays a successful step as a success', async () => {
+    const script = `${counter('ok-count')}echo done\n`;
+    await run('replay-ok', script);
+    const again = await run('replay-ok', script);
+    expect(again).toMatchObject({ code: 0, stdout: 'done\n' });
+    expect(again.stderr).toContain(`${CONTROL_PREFIX}replayed`);
+    expect(count('ok-count')).toBe(1);
+  });
+
+  it('attaches to a step still running under the same key instead of starting it again', async () => {
+    const script = `${counter('attach-count')}echo a\nsleep 1\necho b\nexit 5\n`;
+    let sawA = false;
+    const first = run('attach-1', script, { onStdout: (t) => (sawA = t.includes('a')) });
+    await waitFor(() => sawA);
+    const second = await run('attach-1', script);
+    expect(second.code).toBe(5);
+    expect(second.stdout).toBe('a\nb\n');
+    expect(second.stderr).toContain(`${CONTROL_PREFIX}attached`);
+    expect((await first).code).toBe(5);
+    expect(count('attach-count')).toBe(1);
+  });
+
+  it('says interrupted, and does not run the script, when a recorded step died without an exit status', async () => {
+    const dir = join(home, '.ops', 'steps', 'dead-1');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'sid'), '2147483646\n');
+    const r = await run('dead-1', `${counter('dead-count')}echo never\n`);
+    expect(r.code).toBe(255);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${CONTROL_PREFIX}interrupted`);
+    expect(count('dead-count')).toBe(0);
+  });
+
+  it('keeps step records private to the user', async () => {
+    await run('private-1', 'echo secret-output\n');
+    const mode = execFileSync('stat', ['-c', '%a', join(home, '.ops', 'steps', 'private-1')], { encoding: 'utf8' }).trim();
+    expect(mode).toBe('700');
+    expect(readdirSync(join(home, '.ops', 'steps', 'private-1')).sort()).toEqual(['err', 'exit', 'out', 'script', 'sid']);
+  });
+
+  it('runs a script with a shebang with its interpreter', async () => {
+    const r = await run('shebang-node', '#!/usr/bin/env node\nconst x = [1, 2, 3].map((n) => n * 2);\nconsole.log("node says", x.join(","));\nprocess.exit(4);\n');
+    expect(r.stdout).toBe('node says 2,4,6\n');
+    expect(r.code).toBe(4);
+  });
+
+  it('does not add -e to a shebang script: its interpreter decides', async () => {
+    const r = await run('shebang-sh', '#!/bin/sh\nfalse\necho still here\n');
+    expect(r).toMatchObject({ code: 0, stdout: 'still here\n' });
+  });
+
+  it('without a shebang, a failing command stops the script (bash -e)', async () => {
+    const r = await run('errexit-1', 'echo one\nfalse\necho two\n');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('one\n');
+  });
+
+  it('without a shebang, a failing command in a pipeline stops the script (pipefail)', async () => {
+    const r = await run('pipefail-1', 'echo one\n(exit 3) | cat\necho two\n');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('one\n');
+  });
+
+  it('runs bash without profile files (bash syntax works, ~/.bashrc is not read)', async () => {
+    writeFileSync(join(home, '.bashrc'), 'echo from-bashrc\n');
+    writeFileSync(join(home, '.bash_profile'), 'echo from-profile\n');
+    const r = await run('bash-1', 'arr=(a b c)\necho "${#arr[@]} ${arr[1]}"\n');
+    expect(r).toMatchObject({ code: 0, stdout: '3 b\n' });
+  });
+
+  it('timeoutSeconds kills the script and its children', async () => {
+    const bg = `${marker}1.5`;
+    const fg = `${marker}2.5`;
+    let seenRunning = 0;
+    const r = await run('timeout-1', `sleep ${bg} &\necho started\nsleep ${fg}\necho not reached\n`, {
+      timeoutSeconds: 1,
+      onStdout: () => (seenRunning = pgrep(`sleep ${bg}`).length),
+    });
+    expect(seenRunning).toBe(1);
+    expect([124, 137]).toContain(r.code);
+    expect(r.stdout).toBe('started\n');
+    expect(r.ms).toBeLessThan(8000);
+    await waitFor(() => pgrep(`sleep ${bg}`).length === 0 && pgrep(`sleep ${fg}`).length === 0, 3000).catch(() => undefined);
+    started.push(...pgrep(`sleep ${bg}`), ...pgrep(`sleep ${fg}`));
+    expect(pgrep(`sleep ${bg}`)).toEqual([]);
+    expect(pgrep(`sleep ${fg}`)).toEqual([]);
+  });
+
+  it('killCommand kills a running step\'s whole session, background processes included', async () => {
+    const bg = `${marker}3.5`;
+    const fg = `${marker}4.5`;
+    let ready = false;
+    const running = run('kill-1', `sleep ${bg} &\nsleep ${fg} &\necho started\nwait\necho not reached\n`, { onStdout: (t) => (ready = t.includes('started')) });
+    await waitFor(() => ready);
+    await waitFor(() => pgrep(`sleep ${bg}`).length === 1 && pgrep(`sleep ${fg}`).length === 1);
+    const t0 = Date.now();
+    const killed = await kill('kill-1');
+    expect(killed.code).toBe(0);
+    const r = await running;
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).not.toContain('not reached');
+    started.push(...pgrep(`sleep ${bg}`), ...pgrep(`sleep ${fg}`));
+    expect(pgrep(`sleep ${bg}`)).toEqual([]);
+    expect(pgrep(`sleep ${fg}`)).toEqual([]);
+  });
+
+  it('killCommand for a step that never started does nothing and succeeds', async () => {
+    expect((await kill('never-started')).code).toBe(0);
+  });
+});
