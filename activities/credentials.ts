@@ -18,6 +18,9 @@ const credentialSchema = z.strictObject({
   passwordEnv: z.string().optional(),
   /** Use the ssh-agent at SSH_AUTH_SOCK. */
   agent: z.boolean().optional(),
+  /** For a Cluster's kubeconfigRef: the kubeconfig file and, optionally, its context. */
+  kubeconfigFile: z.string().optional(),
+  context: z.string().optional(),
 });
 
 const credentialsFileSchema = z.strictObject({
@@ -64,6 +67,27 @@ export class CredentialStore {
       agent: c.agent ? process.env.SSH_AUTH_SOCK : undefined,
     };
   }
+
+  /**
+   * Resolves a Cluster's kubeconfigRef; without one the worker's own cluster (in-cluster service
+   * account, else KUBECONFIG or ~/.kube/config) is meant, and undefined says so.
+   */
+  /** Names of the kubeconfigs this worker holds. */
+  kubeconfigRefs(): string[] {
+    return Object.entries(this.config.credentials).flatMap(([name, c]) => (c.kubeconfigFile ? [name] : []));
+  }
+
+  kubeconfig(ref: string | undefined): KubeconfigLocation | undefined {
+    if (ref === undefined) return undefined;
+    const c = this.config.credentials[ref];
+    if (!c?.kubeconfigFile) throw new Error(`kubeconfig "${ref}" is not configured on this worker (${this.file}: credentials.${ref}.kubeconfigFile)`);
+    return { file: c.kubeconfigFile, ...(c.context ? { context: c.context } : {}) };
+  }
+}
+
+export interface KubeconfigLocation {
+  file: string;
+  context?: string;
 }
 
 /** Like `ssh`: the agent if there is one, else the user's usual key files. */

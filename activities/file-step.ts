@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { keepHeartbeating } from './heartbeat';
+import { heartbeatWhile, keepHeartbeating } from './heartbeat';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
@@ -12,7 +12,8 @@ import { execCapture, type HostSession } from './host-session';
 import { shellQuote, stepKey } from './remote-step';
 import { asStepFailure } from './shell-step';
 import { stepFailure } from './step-failure';
-import { lookupFor, secretValues, type ActivityDeps, type StepInput } from './step-input';
+import { lookupFor, secretValues, stepPodContext, type ActivityDeps, type StepInput } from './step-input';
+import { needsSudo } from './hosts';
 import { mask } from './masker';
 
 const DEFAULT_MODE = '0644';
@@ -27,14 +28,14 @@ export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise
   const spec = renderFileSpec(input, deps.identity);
   const key = stepKey(ctx.info.workflowExecution?.runId ?? '', ctx.info.activityId);
   const sink = deps.logs.forStep({ runId: input.runId, host: input.host.name, task: input.taskName, step: input.step.name, attempt: ctx.info.attempt, key });
-  const lease = await deps.hosts.acquire(input.host).catch((e) => {
+  const lease = await heartbeatWhile(ctx, deps.hosts.acquire(input.host, stepPodContext(input, key))).catch((e) => {
     throw asStepFailure(e, deps.identity);
   });
   const started = Date.now();
   let transferred = 0;
   const stopHeartbeat = keepHeartbeating(ctx, () => ({ bytes: transferred }));
   try {
-    const transfer = { session: lease.session, key, sudo: input.step.sudo, onBytes: (total: number) => (transferred = total), worker: deps.identity };
+    const transfer = { session: lease.session, key, sudo: needsSudo(input.host, input.step.sudo), onBytes: (total: number) => (transferred = total), worker: deps.identity };
     const { changed, summary } = spec.direction === 'push' ? await push(transfer, spec) : await pull(transfer, spec, input.host.name);
     sink.publish('stdout', `${summary}\n`);
     await sink.flush();

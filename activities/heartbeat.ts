@@ -8,3 +8,13 @@ export function keepHeartbeating(ctx: Context, details: () => unknown): () => vo
   const timer = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_MS);
   return () => clearInterval(timer);
 }
+
+/** Heartbeats while `work` runs: reaching a host can take long (a step pod pulling its image). */
+export async function heartbeatWhile<T>(ctx: Context, work: Promise<T>): Promise<T> {
+  const stop = keepHeartbeating(ctx, () => ({ connecting: true }));
+  try {
+    return await work;
+  } finally {
+    stop();
+  }
+}

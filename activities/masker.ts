@@ -2,7 +2,9 @@
  * Replaces secret values with *** in output. Each line of a multi-line secret (a key file) is a
  * secret of its own, so output split into lines is still masked.
  */
-export const MASK = '***';
+import { MASK } from '../model/variables';
+
+export { MASK };
 
 /** Secrets shorter than this are not masked line by line: they would hide ordinary text. */
 const MIN_LINE_SECRET = 4;

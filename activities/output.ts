@@ -70,7 +70,8 @@ export class StepOutput {
     }
     if (stream === 'stdout') {
       const result = parseResultLine(text);
-      if (result && this.declaredResults.includes(result.name)) this.results[result.name] = result.value;
+      // Results travel on to later stages, the API and the CLI: a secret in one is masked like output.
+      if (result && this.declaredResults.includes(result.name)) this.results[result.name] = this.masker.all(result.value);
     }
     const masked = this.masker.all(line);
     if (masked.trim()) this.lastLines[stream] = masked.trim();

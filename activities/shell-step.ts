@@ -1,14 +1,15 @@
 import { Context } from '@temporalio/activity';
-import { keepHeartbeating } from './heartbeat';
+import { heartbeatWhile, keepHeartbeating } from './heartbeat';
 import type { StepOutcome } from '../model/run';
 import { FailureType } from '../model/failures';
 import { renderTemplate, TemplateError } from '../model/template';
 import { killCommand, stepKey, wrapperCommand } from './remote-step';
 import { StepOutput } from './output';
 import { ConnectError, stepFailure } from './step-failure';
-import { lookupFor, secretValues, type ActivityDeps, type StepInput } from './step-input';
+import { lookupFor, secretValues, stepPodContext, type ActivityDeps, type StepInput } from './step-input';
 import type { HostSession } from './host-session';
 import { mask } from './masker';
+import { needsSudo } from './hosts';
 
 /** The host's own `timeout` ends a step; this backstop covers a host that stops answering. */
 const BACKSTOP_GRACE_MS = 20_000;
@@ -20,7 +21,8 @@ const TIMEOUT_EXIT_CODES = [124, 137];
 export async function runShellStep(deps: ActivityDeps, input: StepInput): Promise<StepOutcome> {
   const ctx = Context.current();
   const { info } = ctx;
-  const { step, host } = input;
+  const { host } = input;
+  const step = { ...input.step, sudo: needsSudo(host, input.step.sudo) };
   const key = stepKey(info.workflowExecution?.runId ?? '', info.activityId);
   const secrets = secretValues(input);
   let script: string;
@@ -30,7 +32,7 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
     if (e instanceof TemplateError) throw stepFailure(FailureType.StepInvalid, mask(e.message, secrets), { worker: deps.identity });
     throw e;
   }
-  const lease = await deps.hosts.acquire(host).catch((e) => {
+  const lease = await heartbeatWhile(ctx, deps.hosts.acquire(host, stepPodContext(input, key))).catch((e) => {
     throw asStepFailure(e, deps.identity);
   });
   const output = new StepOutput(secrets, input.declaredResults, deps.logs.forStep({ runId: input.runId, host: host.name, task: input.taskName, step: step.name, attempt: info.attempt, key }));

@@ -6,10 +6,10 @@ export function stepFailure(type: FailureType, message: string, details: { exitC
   return ApplicationFailure.create({ type, message, details: [details], nonRetryable: type !== FailureType.HostUnreachable });
 }
 
-/** A connection problem, classified; thrown by the SSH layer before anything ran on the host. */
+/** A problem reaching the host (SSH) or node (its step pod), classified; thrown before anything ran there. */
 export class ConnectError extends Error {
   constructor(
-    readonly type: typeof FailureType.HostUnreachable | typeof FailureType.AuthFailed | typeof FailureType.HostKeyRejected,
+    readonly type: FailureType,
     message: string,
   ) {
     super(message);

@@ -4,6 +4,8 @@ import type { StepScope } from '../model/scope';
 import { stepLookup } from '../model/scope';
 import type { HostConnector } from './hosts';
 import type { LogPublisher } from './logs';
+import type { StepPodContext } from './kube/node-connector';
+import type { ClusterApis } from './kube/cluster-api';
 
 /** What the workflow sends for one step on one host. */
 export interface StepInput {
@@ -25,6 +27,8 @@ export interface ActivityDeps {
   logs: LogPublisher;
   /** This worker's identity, recorded in every per-host result. */
   identity: string;
+  /** The Kubernetes APIs this worker reaches (kubectl steps, node targets). */
+  clusters: ClusterApis;
 }
 
 export function scopeOf(input: StepInput): StepScope {
@@ -37,4 +41,9 @@ export function lookupFor(input: StepInput): (ref: string) => string | undefined
 
 export function secretValues(input: StepInput): string[] {
   return input.secretNames.map((n) => input.variables[n]).filter((v): v is string => Boolean(v));
+}
+
+/** What a node's step pod records of the step it serves (see activities/kube/step-pod.ts). */
+export function stepPodContext(input: StepInput, key: string): StepPodContext {
+  return { key, timeoutSeconds: input.step.timeoutSeconds, annotations: { 'ops.dev/run': input.runId, 'ops.dev/task': input.taskName, 'ops.dev/step': input.step.name } };
 }

@@ -1,34 +1,46 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { ROLES, type Principal, type Role, type TokenStore } from './store/tokens';
+import type { Principal, Role, TokenStore } from './store/tokens';
+import { roleAllows } from '../model/roles';
 import { sendError } from './errors';
 
-/**
- * Bearer tokens with roles, each including the ones before it: a viewer reads; an operator also
- * starts, cancels and reruns runs; an approver also decides approval stages; an admin also changes
- * definitions and tokens and reads the audit log.
- */
-export function roleAllows(role: Role, needed: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
-}
+/** Bearer tokens with roles (model/roles.ts); each route says the least role it needs. */
 
 export function principalOf(res: Response): Principal | undefined {
   return res.locals.principal as Principal | undefined;
 }
 
-/** Finds the caller's token; whether it is enough is each route's `requireRole`. */
-export function authenticate(tokens: TokenStore): RequestHandler {
+/** Where a browser keeps its token for the codec endpoint (see api/codec.ts); HttpOnly, so page scripts never see it. */
+export const SESSION_COOKIE = 'ops_session';
+
+/**
+ * Finds the caller's token: the Authorization header, or with `cookie` the session cookie a browser
+ * got from /codec/login. Whether it is enough is each route's `requireRole`.
+ */
+export function authenticate(tokens: TokenStore, options: { cookie?: boolean } = {}): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
-    if (!header) {
-      res.locals.authProblem = 'missing bearer token: send "Authorization: Bearer <token>" (ops server init or ops token create gives one)';
+    const cookie = options.cookie ? cookieValue(req.get('cookie'), SESSION_COOKIE) : undefined;
+    if (!header && !cookie) {
+      res.locals.authProblem = options.cookie
+        ? 'not signed in: sign in at /codec/login (a browser) or send "Authorization: Bearer <token>"'
+        : 'missing bearer token: send "Authorization: Bearer <token>" (ops server init or ops token create gives one)';
       return next();
     }
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const principal = m ? await tokens.verify(m[1]) : undefined;
+    const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : undefined;
+    const token = header ? m?.[1] : cookie;
+    const principal = token ? await tokens.verify(token) : undefined;
     if (principal) res.locals.principal = principal;
-    else res.locals.authProblem = m ? 'invalid or revoked token' : 'the Authorization header must be "Bearer <token>"';
+    else res.locals.authProblem = token ? 'invalid or revoked token' : 'the Authorization header must be "Bearer <token>"';
     next();
   };
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of header?.split(';') ?? []) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 export function requireRole(needed: Role): RequestHandler {

@@ -7,6 +7,18 @@ import { SelectorError } from '../model/selector';
 import { zodIssues } from '../model/resources';
 import { ConflictError } from './store/definitions';
 import { TokenNameTaken } from './store/tokens';
+import { ApprovalRefusal } from '../model/approval';
+import { ApprovalRefused } from '../workers/approvals';
+
+/** A refused decision: not this token's to take (403), not now (409), no such stage (404), no worker (503). */
+const APPROVAL_STATUS: Record<ApprovalRefused['type'], number> = {
+  [ApprovalRefusal.NotAllowed]: 403,
+  [ApprovalRefusal.AlreadyVoted]: 409,
+  [ApprovalRefusal.Decided]: 409,
+  [ApprovalRefusal.NotPending]: 409,
+  [ApprovalRefusal.UnknownStage]: 404,
+  NoWorker: 503,
+};
 
 /** An error that already knows its HTTP status. */
 export class HttpError extends Error {
@@ -47,6 +59,7 @@ export function errorHandler(log: (message: string) => void): ErrorRequestHandle
     if (e instanceof SelectorError) return sendError(res, 400, `labelSelector: ${e.message}`, [{ path: 'labelSelector', message: e.message }]);
     if (e instanceof ConflictError || e instanceof TokenNameTaken) return sendError(res, 409, e.message);
     if (e instanceof WorkflowNotFoundError) return sendError(res, 404, e.message || `no run ${e.workflowId}`);
+    if (e instanceof ApprovalRefused) return sendError(res, APPROVAL_STATUS[e.type], e.message);
     if (e.type === 'entity.parse.failed') return sendError(res, 400, `the body is not valid JSON: ${e.message}`);
     if (e.type === 'entity.too.large') return sendError(res, 413, e.message);
     log(`error: ${e.stack ?? e.message}`);

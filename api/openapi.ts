@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KIND_PLURALS, KINDS, resourceSchemas } from '../model/resources';
-import { errorBody, idempotencyKey, logsQuery, pipelineRunRequest, runListQuery, runStarted, taskRunRequest, tokenRequest } from './schemas';
+import { approvalDecisionRequest, approvalsQuery, errorBody, idempotencyKey, logsQuery, pipelineRunRequest, runListQuery, runStarted, taskRunRequest, tokenRequest } from './schemas';
 
 /** JSON Schema of what a client sends: defaults are optional, transforms are seen from the input side. */
 function schema(s: z.ZodType): Record<string, unknown> {
@@ -75,6 +75,30 @@ export function openApiDocument(version: string): Record<string, unknown> {
     parameters: [idParam, ...queryParameters(logsQuery), { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } }],
     get: { summary: 'Run output as Server-Sent Events (viewer): `log` events with the stream sequence as id, `end` when done', responses: { '200': { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...standardErrors } },
   };
+  paths['/api/v1/pipelineruns/{id}/approvals'] = {
+    parameters: [idParam],
+    post: {
+      summary: "Approve or reject the run's waiting approval stage (any token; the stage's approvers decide who counts); kept in the run's history and the audit log",
+      requestBody: { required: true, content: json(ref('ApprovalDecisionRequest')) },
+      responses: {
+        '200': { description: 'the stage after the decision: pending (more approvals needed), approved or rejected' },
+        '403': error("this token is not among the stage's approvers"),
+        '404': error('no such run, or no such approval stage'),
+        '409': error('the stage is not waiting (not yet, or decided), or this token already decided it'),
+        '503': error('no control worker took the decision'),
+        '401': standardErrors['401'],
+      },
+    },
+  };
+  paths['/api/v1/approvals'] = { get: { summary: 'Approvals waiting now, with what they ask and who may decide (viewer)', parameters: queryParameters(approvalsQuery), responses: { '200': { description: 'items' }, ...standardErrors } } };
+  const codecBody = { required: true, content: json({ type: 'object', properties: { payloads: { type: 'array', items: { type: 'object', properties: { metadata: { type: 'object', additionalProperties: { type: 'string', contentEncoding: 'base64' } }, data: { type: 'string', contentEncoding: 'base64' } } } } } }) };
+  const codecAuth = 'Authorization: Bearer <token>, or the session cookie from /codec/login';
+  paths['/codec/decode'] = { post: { summary: `Temporal's remote codec: decrypt payloads, secret variables masked (viewer; ${codecAuth})`, parameters: [{ name: 'X-Namespace', in: 'header', schema: { type: 'string' } }], requestBody: codecBody, responses: { '200': { description: 'the payloads, decoded' }, ...standardErrors } } };
+  paths['/codec/encode'] = { post: { summary: `Temporal's remote codec: encrypt payloads with the active key (operator; ${codecAuth})`, parameters: [{ name: 'X-Namespace', in: 'header', schema: { type: 'string' } }], requestBody: codecBody, responses: { '200': { description: 'the payloads, encoded' }, ...standardErrors } } };
+  paths['/codec/login'] = {
+    get: { summary: 'A sign-in page for browsers (Temporal Web)', security: [], responses: { '200': { description: 'text/html' } } },
+    post: { summary: 'Sign in with a token (form field "token"): sets the HttpOnly session cookie the codec endpoint accepts', security: [], responses: { '200': { description: 'signed in' }, '401': { description: 'invalid or revoked token' } } },
+  };
   paths['/api/v1/tokens'] = {
     post: { summary: 'Create a token (admin); the token is shown only in this answer', requestBody: { required: true, content: json(ref('TokenRequest')) }, responses: { '201': { description: 'the token' }, '409': error('name taken'), ...standardErrors } },
     get: { summary: 'List tokens without their secrets (admin)', responses: { '200': { description: 'tokens' }, ...standardErrors } },
@@ -96,6 +120,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         PipelineRunRequest: schema(pipelineRunRequest),
         TaskRunRequest: schema(taskRunRequest),
         TokenRequest: schema(tokenRequest),
+        ApprovalDecisionRequest: schema(approvalDecisionRequest),
         RunStarted: schema(runStarted),
         Error: schema(errorBody),
       },

@@ -23,6 +23,8 @@ export const taskRunRequest = z.strictObject({
   variables: variableValues,
   /** Overrides the task's own targets for this run. */
   targets: targetsSpec.optional(),
+  /** For targets on a cluster's nodes or API: which cluster (default local). */
+  cluster: dnsLabel.optional(),
   trigger: requestTrigger,
 });
 
@@ -78,6 +80,21 @@ export const runStarted = z.object({
   status: z.string(),
   temporalWeb: z.string(),
   links: z.object({ self: z.string(), logs: z.string() }),
+});
+
+export const approvalDecisionRequest = z.strictObject({
+  /** The approval stage; may be left out while exactly one stage of the run waits. */
+  stage: dnsLabel.optional(),
+  decision: z.enum(['approve', 'reject']),
+  /** Why; kept in the run's history and the audit log. */
+  comment: z.string().max(1000, 'must be at most 1000 characters').optional(),
+});
+
+export const approvalsQuery = z.object({
+  /** Only waiting approvals are listed; a decided one is in its run (GET /api/v1/runs/ID) and the audit log. */
+  state: z.literal('pending').default('pending'),
+  pipeline: dnsLabel.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
 export const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters without spaces');

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import express, { Router } from 'express';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { connect, type NatsConnection } from 'nats';
 import type { OpsConfig } from '../workers/config';
-import { connectClient } from '../workers/temporal';
+import { connectClient, payloadCodec } from '../workers/temporal';
+import { ensureSearchAttributes } from '../workers/search-attributes';
 import { startWorkers, type RunningWorkers } from '../workers/worker';
 import { openStore, type Store } from './store';
 import { authenticate } from './auth';
@@ -15,10 +15,14 @@ import { Metrics } from './metrics';
 import { HostStates } from './host-states';
 import { watchRunMetrics } from './run-metrics';
 import { openApiDocument } from './openapi';
+import { opsVersion } from '../workers/version';
 import { definitionRoutes } from './routes/definitions';
+import { clusterRoutes } from './routes/clusters';
 import { runRoutes } from './routes/runs';
 import { logRoutes } from './routes/logs';
 import { adminRoutes } from './routes/admin';
+import { approvalRoutes } from './routes/approvals';
+import { codecOrigins, codecRoutes } from './codec';
 
 export interface ServerContext {
   store: Store;
@@ -26,6 +30,8 @@ export interface ServerContext {
   /** Absent when OPS_NATS_URL is "off": log streaming then answers 503. */
   nats?: NatsConnection;
   config: OpsConfig;
+  /** Decodes payloads for Temporal Web (POST /codec/decode). */
+  codec: PayloadCodec;
   metrics: Metrics;
   log: (message: string) => void;
 }
@@ -34,7 +40,7 @@ const CHECK_TIMEOUT_MS = 2000;
 
 /** The express app: the API under /api/v1, and the unauthenticated probes, metrics and OpenAPI. */
 export function createApp(ctx: ServerContext): express.Express {
-  const { store, temporal, nats, config, metrics, log } = ctx;
+  const { store, temporal, nats, config, codec, metrics, log } = ctx;
   const app = express();
   app.disable('x-powered-by');
   app.use(metrics.middleware());
@@ -49,18 +55,22 @@ export function createApp(ctx: ServerContext): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  const openapi = openApiDocument(packageVersion());
+  const openapi = openApiDocument(opsVersion());
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+
+  app.use('/codec', codecRoutes({ codec, tokens: store.tokens, audit: store.audit, namespace: config.namespace, origins: codecOrigins() }));
 
   const api = Router();
   api.use(authenticate(store.tokens));
   api.use(auditTrail(store.audit));
   api.use(express.json({ limit: '4mb' }));
+  api.use(clusterRoutes(store.definitions, temporal));
   api.use(definitionRoutes(store.definitions));
   api.use(runRoutes({ store, temporal, config }));
   api.use(logRoutes(temporal, nats));
+  api.use(approvalRoutes(temporal, config));
   api.use(adminRoutes(store));
   api.use((req, res) => sendError(res, 404, `no such API: ${req.method} /api/v1${req.path}`));
   app.use('/api/v1', api);
@@ -83,13 +93,6 @@ async function readiness({ store, temporal, nats }: ServerContext): Promise<Reco
   return { temporal: temporalCheck, nats: natsCheck, store: storeCheck };
 }
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export interface ServerOptions {
   config: OpsConfig;
@@ -126,6 +129,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const adminToken = options.bootstrapAdmin && !(await store.tokens.hasActiveAdmin()) ? (await store.tokens.create('admin', 'admin', 'ops up')).token : undefined;
     const temporal = await connectClient(config);
     cleanup.push(() => temporal.connection.close());
+    // Run listings filter on Ops' search attributes, whether or not a worker has started yet.
+    await ensureSearchAttributes(temporal.connection, config.namespace);
     const nats = config.natsUrl === 'off' ? undefined : await connect({ servers: config.natsUrl, name: 'ops-server', maxReconnectAttempts: -1 });
     if (nats) cleanup.push(() => nats.close());
     const hostStates = new HostStates(store.definitions);
@@ -138,7 +143,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       workers = await startWorkers(config, { control: true }, log);
       cleanup.push(() => (workers as RunningWorkers).shutdown());
     }
-    const app = createApp({ store, temporal, nats, config, metrics, log });
+    const app = createApp({ store, temporal, nats, config, codec: payloadCodec(config, { createKeys: true }), metrics, log });
     const server = await new Promise<import('node:http').Server>((resolveListen, reject) => {
       const s = app.listen(options.port, options.host, () => resolveListen(s));
       s.once('error', reject);

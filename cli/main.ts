@@ -14,13 +14,16 @@ import { applyCommands } from './commands/apply';
 import { getCommand } from './commands/get';
 import { tokenCommands } from './commands/token';
 import { runControlCommands } from './commands/control';
+import { clusterCommands } from './commands/cluster';
+import { approveCommand } from './commands/approve';
+import { codecCommands } from './commands/codec';
 
 export function buildProgram(): Command {
   const program = addConnectionOptions(new Command('ops'))
     .description('Ops: durable operations on hosts and clusters, on Temporal')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [runCommand, runControlCommands, adhocCommands, logsCommand, applyCommands, getCommand, tokenCommands, validateCommand, serverCommand, workerCommand, upCommand]) add(program);
+  for (const add of [runCommand, runControlCommands, approveCommand, adhocCommands, logsCommand, applyCommands, getCommand, tokenCommands, codecCommands, validateCommand, serverCommand, workerCommand, clusterCommands, upCommand]) add(program);
   const exitOverride = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(exitOverride);

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { HostResult, RunStatus, TaskRunResult } from '../model/run';
 import { runOutcome, runTree, type RunOutcome, type RunTree } from '../workers/runs';
 import type { HostProgress } from '../workflows/progress';
+import { describeWait } from '../model/approval';
 
 const POLL_MS = 500;
 
@@ -37,6 +38,13 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
     shownHosts.add(id);
     print(hostLine(task, h));
   };
+  // Waiting on the end alongside the polls ends the watch as soon as the run does.
+  const ending = source.outcome();
+  let ended = false;
+  ending.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
   for (;;) {
     const tree = await source.tree().catch(() => undefined);
     const byWorkflow = new Map((tree?.tasks ?? []).map((t) => [t.workflowId, t]));
@@ -45,15 +53,25 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
       if (stage.status === 'pending') continue;
       if (!shownStages.has(stage.name)) {
         shownStages.add(stage.name);
-        print(`stage ${stage.name}${stage.finally ? ' (finally)' : ''} on cluster ${stage.cluster}: ${stage.status === 'skipped' ? 'skipped' : stage.tasks.map((t) => t.name).join(', ')}`);
+        if (stage.approval?.status === 'pending') print(`stage ${stage.name}: ${describeWait(stage.approval)}: ${stage.approval.message}\n  decide: ops approve ${tree?.runId} --stage ${stage.name} [--reject] --comment "why"`);
+        else if (stage.approval) print(`stage ${stage.name}: approval: ${stage.approval.message}`);
+        else print(`stage ${stage.name}${stage.finally ? ' (finally)' : ''} on cluster ${stage.cluster}: ${stage.status === 'skipped' ? 'skipped' : stage.tasks.map((t) => t.name).join(', ')}`);
+      }
+      if (stage.approval && stage.approval.status !== 'pending' && !shownStages.has(`${stage.name}/decided`)) {
+        shownStages.add(`${stage.name}/decided`);
+        print(`  ${stage.approval.status === 'approved' ? MARK.succeeded : '✗'} ${stage.approval.reason}`);
+      }
+      for (const t of stage.tasks.filter((x) => x.status === 'waiting' && !shownStages.has(`${stage.name}/${x.name}/waiting`))) {
+        shownStages.add(`${stage.name}/${t.name}/waiting`);
+        print(`  … ${t.name}: ${t.reason ?? 'waiting'}`);
       }
       for (const t of stage.tasks) for (const h of byWorkflow.get(t.workflowId)?.hosts ?? []) showHost(t.name, h);
     }
     if (tree?.kind === 'task') for (const task of tree.tasks) for (const h of task.hosts) showHost(task.name, h);
-    if (!tree || tree.closed) break;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    if (ended || tree?.closed) break;
+    await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), ending.catch(() => undefined)]);
   }
-  const outcome = await source.outcome();
+  const outcome = await ending;
   // Hosts that finished between the last poll and the end.
   for (const task of tasksOf(outcome)) for (const h of task.hosts) showHost(task.name, h);
   print(summaryLine(outcome));

@@ -12,6 +12,14 @@ export const FailureType = {
   HostKeyRejected: 'HostKeyRejected',
   /** The step cannot run as written on this host (a missing file, a bad template value). */
   StepInvalid: 'StepInvalid',
+  /** Kubernetes nodes: the node is not Ready, so no step pod can run there. */
+  NodeNotReady: 'NodeNotReady',
+  /** The step pod's image cannot be pulled. */
+  ImagePullFailed: 'ImagePullFailed',
+  /** The node refused the step pod (no room, affinity, taints the pod does not tolerate). */
+  PodUnschedulable: 'PodUnschedulable',
+  /** The step pod failed to start for another reason (container creation, eviction). */
+  PodFailed: 'PodFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -22,6 +30,10 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.AuthFailed,
   FailureType.HostKeyRejected,
   FailureType.StepInvalid,
+  FailureType.NodeNotReady,
+  FailureType.ImagePullFailed,
+  FailureType.PodUnschedulable,
+  FailureType.PodFailed,
 ];
 
 export const HOST_STATUS_BY_FAILURE: Record<FailureType, HostStatus> = {
@@ -31,4 +43,8 @@ export const HOST_STATUS_BY_FAILURE: Record<FailureType, HostStatus> = {
   AuthFailed: 'authFailed',
   HostKeyRejected: 'hostKeyRejected',
   StepInvalid: 'failed',
+  NodeNotReady: 'unreachable',
+  ImagePullFailed: 'failed',
+  PodUnschedulable: 'unreachable',
+  PodFailed: 'failed',
 };

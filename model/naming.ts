@@ -38,3 +38,11 @@ export function taskWorkflowId(runId: string, taskName: string): string {
 export function hostGroupWorkflowId(taskWorkflowId: string, batch: number, group: number): string {
   return `${taskWorkflowId}.b${batch}g${group}`;
 }
+
+/** Approval events (CloudEvents) for EventHooks: `pending` when a stage starts waiting, `decided` when it ends. */
+export const APPROVALS_STREAM = 'OPS_APPROVALS';
+export const APPROVAL_SUBJECTS = 'ops.approvals.>';
+
+export function approvalSubject(runId: string, event: 'pending' | 'decided'): string {
+  return `ops.approvals.${runId}.${event}`;
+}

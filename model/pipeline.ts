@@ -3,6 +3,7 @@ import { dnsLabel, resourceSchema } from './meta';
 import { targetsSpec } from './task';
 import { variableList } from './variables-schema';
 import { LOCAL_CLUSTER } from './host';
+import { approvalSpec } from './approval-schema';
 
 export const taskRefSpec = z.strictObject({
   /** Name of the Task definition. */
@@ -15,13 +16,23 @@ export const taskRefSpec = z.strictObject({
   targets: targetsSpec.optional(),
 });
 
-export const stageSpec = z.strictObject({
-  name: dnsLabel,
-  /** The cluster whose worker runs this stage's tasks. */
-  cluster: dnsLabel.default(LOCAL_CLUSTER),
-  /** Tasks of one stage run in parallel. */
-  tasks: z.array(taskRefSpec).min(1, 'a stage needs at least one task'),
-});
+/**
+ * A stage runs tasks, or waits for people to approve (model/approval.ts). Parsed output parses
+ * again unchanged (`ops apply` sends it, and a document read back can be applied again).
+ */
+export const stageSpec = z
+  .strictObject({
+    name: dnsLabel,
+    /** The cluster whose worker runs this stage's tasks; an approval stage runs nothing. */
+    cluster: dnsLabel.default(LOCAL_CLUSTER),
+    /** Tasks of one stage run in parallel. */
+    tasks: z.array(taskRefSpec).default([]),
+    approval: approvalSpec.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.approval && s.tasks.length) ctx.addIssue({ code: 'custom', path: ['approval'], message: 'a stage runs tasks or waits for approval, not both; make them two stages' });
+    if (!s.approval && !s.tasks.length) ctx.addIssue({ code: 'custom', path: ['tasks'], message: 'a stage needs at least one task, or an approval to wait for' });
+  });
 export type StageSpec = z.infer<typeof stageSpec>;
 
 export const pipelineSpec = z
@@ -40,10 +51,17 @@ export const pipelineSpec = z
   .superRefine((spec, ctx) => {
     const stages = new Set<string>();
     const tasks = new Set<string>();
+    const variables = new Set(spec.variables.map((v) => v.name));
     for (const [group, list] of [['stages', spec.stages], ['finally', spec.finally]] as const) {
       list.forEach((stage, i) => {
         if (stages.has(stage.name)) ctx.addIssue({ code: 'custom', path: [group, i, 'name'], message: `duplicate stage name "${stage.name}"` });
         stages.add(stage.name);
+        if (stage.approval && group === 'finally') {
+          ctx.addIssue({ code: 'custom', path: [group, i, 'approval'], message: 'finally stages always run, unattended; they cannot wait for approval' });
+        }
+        stage.approval?.variables.forEach((name, k) => {
+          if (!variables.has(name)) ctx.addIssue({ code: 'custom', path: [group, i, 'approval', 'variables', k], message: `names no pipeline variable "${name}"` });
+        });
         stage.tasks.forEach((t, j) => {
           if (tasks.has(t.name)) {
             ctx.addIssue({

@@ -3,13 +3,14 @@
  * checked before anything starts. Problems are thrown together as one ValidationError.
  */
 import type { Catalog } from './catalog';
-import type { Host } from './host';
+import { LOCAL_CLUSTER, type Host } from './host';
+import { workerWaitSeconds, type Cluster } from './cluster';
 import type { TargetsSpec, Task } from './task';
-import type { HostTarget, PipelineRunInput, RunOrigin, TaskRunInput } from './run';
+import type { ClusterSnapshot, HostTarget, PipelineRunInput, RunOrigin, TaskRunInput } from './run';
 import { ValidationError, type Issue } from './errors';
 import { matchesSelector, parseSelector, SelectorError } from './selector';
 import { resolveVariables } from './variables';
-import { renderTemplate, templateRefs, TemplateError } from './template';
+import { templateRefs, TemplateError } from './template';
 import { newRunId } from './naming';
 
 /** What a pipeline's task values may name besides its variables and earlier results. */
@@ -47,6 +48,17 @@ export function toHostTarget(catalog: Catalog, host: Host, via: string[] = []): 
   };
 }
 
+/** The one target of `targets.cluster`: the cluster's API, reached with the cluster's kubeconfig. */
+export function clusterApiTarget(cluster: Cluster): HostTarget {
+  const name = cluster.metadata.name;
+  return { name: `cluster/${name}`, address: name, port: 443, connection: 'cluster', cluster: name, credentialRef: cluster.spec.kubeconfigRef, trustOnFirstUse: false, labels: cluster.metadata.labels ?? {} };
+}
+
+/** Whether targets name a cluster's nodes or API rather than Hosts: the cluster then comes from the stage or request. */
+function onCluster(targets: TargetsSpec | undefined): boolean {
+  return Boolean(targets?.nodes || targets?.cluster);
+}
+
 /** Hosts the targets select, ordered by name so canaries and batches are predictable. */
 export function selectHosts(catalog: Catalog, targets: TargetsSpec | undefined, where: { document: string; path: string }): { hosts: Host[]; issues: Issue[] } {
   const all = [...catalog.hosts.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
@@ -69,11 +81,13 @@ export function selectHosts(catalog: Catalog, targets: TargetsSpec | undefined, 
 function describeTargets(targets: TargetsSpec | undefined): string {
   if (!targets) return 'none';
   if (targets.all) return 'all';
+  if (targets.nodes) return `nodes ${JSON.stringify(targets.nodes)}`;
+  if (targets.cluster) return 'the cluster API';
   if (targets.hosts) return `hosts ${targets.hosts.join(', ')}`;
   return `selector ${typeof targets.selector === 'string' ? targets.selector : JSON.stringify(targets.selector)}`;
 }
 
-export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequest & { targets?: TargetsSpec }): TaskRunInput {
+export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequest & { targets?: TargetsSpec; cluster?: string }): TaskRunInput {
   const task = catalog.tasks.get(taskName);
   if (!task) throw new ValidationError([{ document: `Task/${taskName}`, path: '', message: 'is not defined' }]);
   const document = `Task/${taskName}`;
@@ -81,12 +95,33 @@ export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequ
   const issues: Issue[] = [];
   const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, request.variables, { document, path: 'variables' });
   issues.push(...varIssues);
+  if (onCluster(targets)) {
+    const clusterName = request.cluster ?? LOCAL_CLUSTER;
+    const cluster = catalog.clusters.get(clusterName);
+    if (!cluster) issues.push({ document, path: 'cluster', message: `names Cluster "${clusterName}", which is not defined` });
+    if (issues.length || !cluster) throw new ValidationError(issues);
+    return {
+      runId: request.runId ?? newRunId(taskName),
+      name: taskName,
+      task: { name: taskName, spec: task.spec },
+      cluster: clusterName,
+      hosts: targets?.cluster ? [clusterApiTarget(cluster)] : [],
+      ...(targets?.nodes ? { nodes: targets.nodes } : {}),
+      ...(cluster.spec.kubeconfigRef ? { kubeconfigRef: cluster.spec.kubeconfigRef } : {}),
+      variables: resolved.values,
+      secretNames: resolved.secretNames,
+      origin: request.origin,
+    };
+  }
   const { hosts, issues: targetIssues } = selectHosts(catalog, targets, { document, path: 'spec.targets' });
   issues.push(...targetIssues);
   if (!targetIssues.length && hosts.length === 0) issues.push({ document, path: 'spec.targets', message: `match no hosts (${describeTargets(targets)})` });
   const clusters = [...new Set(hosts.map((h) => h.spec.cluster))];
   if (clusters.length > 1) {
     issues.push({ document, path: 'spec.targets', message: `select hosts of several clusters (${clusters.join(', ')}); run them from a pipeline with one stage per cluster` });
+  }
+  if (request.cluster !== undefined && clusters.length === 1 && clusters[0] !== request.cluster) {
+    issues.push({ document, path: 'cluster', message: `is "${request.cluster}" but the targets are hosts of cluster "${clusters[0]}"` });
   }
   const targetsList = issues.length ? [] : hosts.map((h) => toHostTarget(catalog, h));
   if (issues.length) throw new ValidationError(issues);
@@ -112,6 +147,9 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
   const pipelineVars = new Set(pipeline.spec.variables.map((v) => v.name));
   const tasks: PipelineRunInput['tasks'] = {};
   const targets: Record<string, string[]> = {};
+  const nodeTargets: NonNullable<PipelineRunInput['nodeTargets']> = {};
+  const clusters: Record<string, ClusterSnapshot> = {};
+  const clusterTargets = new Map<string, HostTarget>();
   const usedHosts = new Map<string, Host>();
   /** Results of tasks in earlier stages, by task name in this pipeline. */
   const earlierResults = new Map<string, Set<string>>();
@@ -122,8 +160,11 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
   for (const [group, stages] of groups) {
     stages.forEach((stage, i) => {
       const stagePath = `spec.${group}[${i}]`;
-      if (!catalog.clusters.has(stage.cluster)) issues.push({ document, path: `${stagePath}.cluster`, message: `names Cluster "${stage.cluster}", which is not defined` });
+      const cluster = catalog.clusters.get(stage.cluster);
+      if (!cluster) issues.push({ document, path: `${stagePath}.cluster`, message: `names Cluster "${stage.cluster}", which is not defined` });
+      else clusters[stage.cluster] = { workerWaitSeconds: workerWaitSeconds(cluster), ...(cluster.spec.kubeconfigRef ? { kubeconfigRef: cluster.spec.kubeconfigRef } : {}) };
       const stageResults: Array<[string, Set<string>]> = [];
+      if (stage.approval) issues.push(...pipelineRefIssues(stage.approval.message, pipelineVars, earlierResults, { document, path: `${stagePath}.approval.message` }));
       stage.tasks.forEach((ref, j) => {
         const path = `${stagePath}.tasks[${j}]`;
         const task = catalog.tasks.get(ref.task);
@@ -133,6 +174,15 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
         }
         tasks[ref.task] = { name: ref.task, spec: task.spec };
         issues.push(...checkTaskRefVariables(task, ref.variables, pipelineVars, earlierResults, { document, path: `${path}.variables` }));
+        stageResults.push([ref.name, new Set(task.spec.results.map((r) => r.name))]);
+        const refTargets = ref.targets ?? task.spec.targets;
+        if (onCluster(refTargets)) {
+          if (refTargets?.nodes) nodeTargets[ref.name] = refTargets.nodes;
+          const api = cluster && refTargets?.cluster ? clusterApiTarget(cluster) : undefined;
+          if (api) clusterTargets.set(api.name, api);
+          targets[ref.name] = api ? [api.name] : [];
+          return;
+        }
         const selected = selectHosts(catalog, ref.targets ?? task.spec.targets, { document, path: ref.targets ? `${path}.targets` : `${path} (Task/${ref.task} spec.targets)` });
         issues.push(...selected.issues);
         if (!selected.issues.length && selected.hosts.length === 0) {
@@ -145,7 +195,6 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
           usedHosts.set(host.metadata.name, host);
         }
         targets[ref.name] = selected.hosts.map((h) => h.metadata.name);
-        stageResults.push([ref.name, new Set(task.spec.results.map((r) => r.name))]);
       });
       // Tasks of one stage run in parallel, so only later stages may read their results.
       for (const [name, results] of stageResults) earlierResults.set(name, results);
@@ -153,7 +202,7 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
   }
   let hosts: HostTarget[] = [];
   try {
-    hosts = [...usedHosts.values()].map((h) => toHostTarget(catalog, h));
+    hosts = [...[...usedHosts.values()].map((h) => toHostTarget(catalog, h)), ...clusterTargets.values()];
   } catch (e) {
     if (e instanceof ValidationError) issues.push(...e.issues);
     else throw e;
@@ -164,6 +213,8 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
     pipeline,
     tasks,
     targets,
+    ...(Object.keys(nodeTargets).length ? { nodeTargets } : {}),
+    clusters,
     hosts,
     variables: resolved.values,
     secretNames: resolved.secretNames,
@@ -186,23 +237,7 @@ function checkTaskRefVariables(
       issues.push({ ...where, path: `${where.path}.${name}`, message: `Task/${task.metadata.name} declares no variable "${name}"` });
       continue;
     }
-    let refs: string[] = [];
-    try {
-      refs = templateRefs(value);
-    } catch (e) {
-      if (!(e instanceof TemplateError)) throw e;
-      issues.push({ ...where, path: `${where.path}.${name}`, message: e.message });
-    }
-    for (const ref of refs) {
-      const m = /^tasks\.([^.]+)\.results\.([^.]+)$/.exec(ref);
-      if (m) {
-        const results = earlierResults.get(m[1]);
-        if (!results) issues.push({ ...where, path: `${where.path}.${name}`, message: `"\${${ref}}": no task "${m[1]}" runs in an earlier stage` });
-        else if (!results.has(m[2])) issues.push({ ...where, path: `${where.path}.${name}`, message: `"\${${ref}}": task "${m[1]}" declares no result "${m[2]}"` });
-      } else if (!pipelineVars.has(ref) && !RUN_REFS.includes(ref)) {
-        issues.push({ ...where, path: `${where.path}.${name}`, message: `"\${${ref}}" is neither a pipeline variable, ${RUN_REFS.join(', ')} nor tasks.<task>.results.<name>` });
-      }
-    }
+    issues.push(...pipelineRefIssues(value, pipelineVars, earlierResults, { ...where, path: `${where.path}.${name}` }));
   }
   for (const v of task.spec.variables) {
     const provided = v.name in values || pipelineVars.has(v.name) || v.default !== undefined;
@@ -214,42 +249,24 @@ function checkTaskRefVariables(
 }
 
 
-/**
- * Values of a pipeline task's variables at the moment its stage starts: the stage's mapping
- * (rendered with pipeline variables and earlier results), else the pipeline variable of the
- * same name, else the task's default. Runs inside the workflow, so it must stay pure.
- */
-export function resolveStageTaskVariables(
-  task: { name: string; spec: Task['spec'] },
-  mapping: Readonly<Record<string, string>>,
-  pipeline: { values: Readonly<Record<string, string>>; secretNames: ReadonlyArray<string>; runId: string; status: string },
-  results: Readonly<Record<string, Readonly<Record<string, string>>>>,
-  where: { document: string; path: string },
-): { values: Record<string, string>; secretNames: string[]; issues: Issue[] } {
-  const given: Record<string, string> = {};
-  const secret = new Set(task.spec.variables.filter((v) => v.secret).map((v) => v.name));
-  const issues: Issue[] = [];
-  const lookup = (ref: string): string | undefined => {
-    const m = /^tasks\.([^.]+)\.results\.([^.]+)$/.exec(ref);
-    if (m) return results[m[1]]?.[m[2]] ?? '';
-    if (ref === 'run.id') return pipeline.runId;
-    if (ref === 'run.status') return pipeline.status;
-    return Object.prototype.hasOwnProperty.call(pipeline.values, ref) ? pipeline.values[ref] : undefined;
-  };
-  for (const v of task.spec.variables) {
-    if (Object.prototype.hasOwnProperty.call(mapping, v.name)) {
-      try {
-        given[v.name] = renderTemplate(mapping[v.name], lookup);
-        if (templateRefs(mapping[v.name]).some((r) => pipeline.secretNames.includes(r))) secret.add(v.name);
-      } catch (e) {
-        if (!(e instanceof TemplateError)) throw e;
-        issues.push({ ...where, path: `${where.path}.${v.name}`, message: e.message });
-      }
-    } else if (Object.prototype.hasOwnProperty.call(pipeline.values, v.name)) {
-      given[v.name] = pipeline.values[v.name];
-      if (pipeline.secretNames.includes(v.name)) secret.add(v.name);
-    }
+/** A pipeline-level template may name pipeline variables, run fields and results of earlier stages' tasks. */
+function pipelineRefIssues(template: string, pipelineVars: Set<string>, earlierResults: Map<string, Set<string>>, where: { document: string; path: string }): Issue[] {
+  let refs: string[];
+  try {
+    refs = templateRefs(template);
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    return [{ ...where, message: e.message }];
   }
-  const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, given, where);
-  return { values: resolved.values, secretNames: [...secret], issues: [...issues, ...varIssues] };
+  return refs.flatMap((ref): Issue[] => {
+    const m = /^tasks\.([^.]+)\.results\.([^.]+)$/.exec(ref);
+    if (m) {
+      const results = earlierResults.get(m[1]);
+      if (!results) return [{ ...where, message: `"\${${ref}}": no task "${m[1]}" runs in an earlier stage` }];
+      if (!results.has(m[2])) return [{ ...where, message: `"\${${ref}}": task "${m[1]}" declares no result "${m[2]}"` }];
+      return [];
+    }
+    if (pipelineVars.has(ref) || RUN_REFS.includes(ref)) return [];
+    return [{ ...where, message: `"\${${ref}}" is neither a pipeline variable, ${RUN_REFS.join(', ')} nor tasks.<task>.results.<name>` }];
+  });
 }

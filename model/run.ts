@@ -2,8 +2,9 @@
  * What a run carries and returns. A run starts from a frozen snapshot of the definitions it uses,
  * so editing a definition never changes a run in flight.
  */
-import type { TaskSpec } from './task';
+import type { NodeTargets, TaskSpec } from './task';
 import type { Pipeline } from './pipeline';
+import type { ApprovalState } from './approval';
 
 /** Everything a worker needs to reach one host; resolved from the Host definition at the edge. */
 export interface HostTarget {
@@ -11,7 +12,8 @@ export interface HostTarget {
   address: string;
   port: number;
   username?: string;
-  connection: 'ssh' | 'local';
+  /** ssh or local: a Host; node: a Kubernetes node, reached through a pod; cluster: the cluster's API. */
+  connection: 'ssh' | 'local' | 'node' | 'cluster';
   cluster: string;
   credentialRef?: string;
   hostKey?: string;
@@ -39,8 +41,12 @@ export interface TaskRunInput {
   name: string;
   task: TaskSnapshot;
   cluster: string;
-  /** Hosts the targets resolved to, in order. */
+  /** Hosts the targets resolved to, in order (for node targets: found when the run starts). */
   hosts: HostTarget[];
+  /** Nodes of the cluster to run on; the cluster's worker lists them when the run starts. */
+  nodes?: NodeTargets;
+  /** The Cluster's kubeconfigRef: a credential the worker resolves to reach the cluster's API. */
+  kubeconfigRef?: string;
   /** Variable values, already validated. */
   variables: Record<string, string>;
   /** Names of variables whose values are secret. */
@@ -48,6 +54,17 @@ export interface TaskRunInput {
   origin: RunOrigin;
   /** Set on children that a large task run splits off; see workflows/task-run.ts. */
   group?: { index: number; failureBudget: number };
+  /** Where the task sits in its pipeline ("stage 2/4 upgrade, task kubelet"), for its details in Temporal Web. */
+  stage?: string;
+}
+
+/** How long a stage waits for a cluster's worker unless the Cluster says otherwise. */
+export const DEFAULT_WORKER_WAIT_SECONDS = 600;
+
+export interface ClusterSnapshot {
+  kubeconfigRef?: string;
+  /** How long a stage waits for a worker of the cluster to pick its tasks up before it fails. */
+  workerWaitSeconds: number;
 }
 
 export interface PipelineRunInput {
@@ -58,6 +75,10 @@ export interface PipelineRunInput {
   hosts: HostTarget[];
   /** Host names each task of the pipeline targets, by its name in the pipeline. */
   targets: Record<string, string[]>;
+  /** Node targets of tasks that run on a cluster's nodes, by their name in the pipeline. */
+  nodeTargets?: Record<string, NodeTargets>;
+  /** What the run needs to know of each stage's cluster. */
+  clusters?: Record<string, ClusterSnapshot>;
   variables: Record<string, string>;
   secretNames: string[];
   origin: RunOrigin;
@@ -117,6 +138,8 @@ export interface StageResult {
   status: RunStatus | 'skipped';
   reason?: string;
   tasks: TaskRunResult[];
+  /** For an approval stage: who decided what, when and why. */
+  approval?: ApprovalState;
 }
 
 export interface PipelineRunResult {

@@ -50,6 +50,7 @@ interface TaskShape {
     shell?: string;
     when?: string;
     file?: { source?: string; content?: string; destination: string; owner?: string; mode?: string };
+    kubectl?: { apply?: string; rolloutRestart?: string; waitReady?: string };
   }>;
 }
 
@@ -67,6 +68,9 @@ export function checkTaskReferences(spec: TaskShape): Array<{ path: PropertyKey[
       [['file', 'content'], step.file?.content, templateRefs],
       [['file', 'destination'], step.file?.destination, templateRefs],
       [['file', 'owner'], step.file?.owner, templateRefs],
+      [['kubectl', 'apply'], step.kubectl?.apply, templateRefs],
+      [['kubectl', 'rolloutRestart'], step.kubectl?.rolloutRestart, templateRefs],
+      [['kubectl', 'waitReady'], step.kubectl?.waitReady, templateRefs],
     ];
     for (const [field, text, refsOf] of fields) {
       if (text === undefined) continue;

@@ -26,14 +26,25 @@ export const labelSelectorSchema = z.union([
 ]);
 export type LabelSelectorInput = z.infer<typeof labelSelectorSchema>;
 
+/** Nodes of the stage's cluster, looked up by its worker when the task starts. */
+export const nodeTargetsSpec = z.union([
+  z.literal('all'),
+  z.strictObject({ selector: labelSelectorSchema }),
+  z.strictObject({ names: z.array(dnsSubdomain).min(1) }),
+]);
+export type NodeTargets = z.infer<typeof nodeTargetsSpec>;
+
 export const targetsSpec = z
   .strictObject({
     hosts: z.array(dnsSubdomain).min(1).optional(),
     selector: labelSelectorSchema.optional(),
     all: z.literal(true).optional(),
+    nodes: nodeTargetsSpec.optional(),
+    /** The cluster's API itself: one target, for kubectl steps. */
+    cluster: z.literal(true).optional(),
   })
-  .refine((t) => [t.hosts, t.selector, t.all].filter((x) => x !== undefined).length === 1, {
-    message: 'give exactly one of hosts, selector or all',
+  .refine((t) => [t.hosts, t.selector, t.all, t.nodes, t.cluster].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of hosts, selector, all, nodes or cluster',
   });
 export type TargetsSpec = z.infer<typeof targetsSpec>;
 
@@ -74,15 +85,36 @@ export const fileSpec = z
   });
 export type FileSpec = z.infer<typeof fileSpec>;
 
+/** An object name, possibly built from variables. */
+const objectName = '([a-z0-9.-]|\\$\\{[^}]+\\})+';
+
+/** A call to the cluster's API, made by the cluster's worker (like the kubectl command of that name). */
+export const kubectlSpec = z
+  .strictObject({
+    /** Namespace of the objects (default: the manifest's own, else "default"). */
+    namespace: dnsLabel.optional(),
+    /** Manifest (YAML, one or more documents, rendered with variables) to create or update by server-side apply. */
+    apply: z.string().min(1).optional(),
+    /** `deployment/NAME`, `daemonset/NAME` or `statefulset/NAME`: restart its pods as `kubectl rollout restart` does. */
+    rolloutRestart: z.string().regex(new RegExp(`^(deployment|daemonset|statefulset)/${objectName}$`), 'must be deployment/NAME, daemonset/NAME or statefulset/NAME').optional(),
+    /** `deployment|daemonset|statefulset/NAME` (rollout complete), `pod/NAME` or `node/NAME` (Ready): wait up to the step's timeout. */
+    waitReady: z.string().regex(new RegExp(`^(deployment|daemonset|statefulset|pod|node)/${objectName}$`), 'must be KIND/NAME with KIND deployment, daemonset, statefulset, pod or node').optional(),
+  })
+  .refine((k) => [k.apply, k.rolloutRestart, k.waitReady].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of apply, rolloutRestart or waitReady',
+  });
+export type KubectlSpec = z.infer<typeof kubectlSpec>;
+
 export const stepSpec = z
   .strictObject({
     ...stepCommon,
     /** A script run by `sh` on the host. */
     shell: z.string().min(1, 'must not be empty').optional(),
     file: fileSpec.optional(),
+    kubectl: kubectlSpec.optional(),
   })
-  .refine((s) => (s.shell === undefined) !== (s.file === undefined), {
-    message: 'a step needs exactly one of shell (a script) or file (a transfer)',
+  .refine((s) => [s.shell, s.file, s.kubectl].filter((x) => x !== undefined).length === 1, {
+    message: 'a step needs exactly one of shell (a script), file (a transfer) or kubectl (a call to the cluster API)',
   });
 export type StepSpec = z.infer<typeof stepSpec>;
 
@@ -114,6 +146,11 @@ export const taskSpec = z
       names.add(s.name);
     });
     for (const problem of checkTaskReferences(spec)) ctx.addIssue({ code: 'custom', ...problem });
+    if (spec.targets?.cluster) {
+      spec.steps.forEach((s, i) => {
+        if (!s.kubectl) ctx.addIssue({ code: 'custom', path: ['steps', i], message: 'targets.cluster runs kubectl steps only; use targets.nodes for shell and file steps on nodes' });
+      });
+    }
   });
 
 export const taskSchema = resourceSchema('Task', dnsLabel, taskSpec);

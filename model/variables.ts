@@ -1,6 +1,14 @@
 import type { VariableSpec } from './variables-schema';
 import type { Issue } from './errors';
 
+/** What a secret value shows as, everywhere outside the run itself. */
+export const MASK = '***';
+
+/** The values with secret ones replaced by the mask, for API answers, events and CLI output. */
+export function maskSecretValues(values: Readonly<Record<string, string>>, secretNames: readonly string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secretNames.includes(k) ? MASK : v]));
+}
+
 export interface ResolvedVariables {
   values: Record<string, string>;
   secretNames: string[];

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Installs what Ops needs outside node_modules, skipping whatever is present.
 #   sh scripts/provision.sh stack   Temporal CLI + nats-server (the embedded stack)
-#   sh scripts/provision.sh test    also sshd, pssh, PostgreSQL and sudo (integration tests; the default)
+#   sh scripts/provision.sh test    also sshd, pssh, PostgreSQL, sudo and openssl, and the Kubernetes test servers
+#                                   (etcd, kube-apiserver, controller manager, scheduler, kwok, kustomize)
+#                                   built by tools/kube/build.sh (integration tests; the default)
 set -eu
 
 mode=${1:-test}
 case $mode in
   stack) packages="nats-server" ;;
-  test) packages="openssh-server nats-server pssh postgresql sudo" ;;
+  test) packages="openssh-server nats-server pssh postgresql sudo openssl" ;;
   *) echo "usage: sh scripts/provision.sh [stack|test]" >&2; exit 2 ;;
 esac
 
@@ -59,6 +61,28 @@ else
     if ! { mkdir -p "$cache_dir/bin" &&
       GOBIN="$cache_dir/bin" "$go" install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"; }; then
       problem "could not build github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION into $cache_dir/bin"
+    fi
+  fi
+fi
+
+# --- Kubernetes test servers (test mode), built from the Go modules pinned in tools/kube/go.mod.
+if [ "$mode" = test ]; then
+  kube_missing=""
+  for bin in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kustomize; do
+    [ -x "$cache_dir/bin/$bin" ] || kube_missing="$kube_missing $bin"
+  done
+  [ -f "$cache_dir/kwok-stages/pod-ready.yaml" ] || kube_missing="$kube_missing kwok-stages"
+  if [ -z "$kube_missing" ]; then
+    say "Kubernetes test servers present in $cache_dir/bin"
+  else
+    go=$(command -v go || true)
+    if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go; fi
+    if [ -z "$go" ]; then
+      problem "Go not found: needed to build the Kubernetes test servers ($kube_missing)"
+    else
+      say "building the Kubernetes test servers ($kube_missing) into $cache_dir/bin (about 10 minutes on 2 cores)"
+      PATH="$(dirname "$go"):$PATH" sh "$(dirname "$0")/../tools/kube/build.sh" "$cache_dir/bin" ||
+        problem "could not build the Kubernetes test servers (tools/kube/build.sh)"
     fi
   fi
 fi

@@ -180,7 +180,7 @@ export async function runTree(client: Client, runId: string): Promise<RunTree> {
   const closed = description.status.name !== 'RUNNING';
   if (description.type === 'pipelineRun') {
     const pipeline = await query(client, handle, pipelineProgressQuery);
-    const ids = (pipeline?.stages ?? []).filter((s) => s.status !== 'pending').flatMap((s) => s.tasks.filter((t) => t.status !== 'pending' || s.status === 'running').map((t) => t.workflowId));
+    const ids = (pipeline?.stages ?? []).filter((s) => s.status !== 'pending').flatMap((s) => s.tasks.filter((t) => t.status !== 'waiting' && (t.status !== 'pending' || s.status === 'running')).map((t) => t.workflowId));
     const tasks = (await Promise.all(ids.map((id) => taskTree(client, id)))).flat();
     return { runId, kind: 'pipeline', closed, pipeline, tasks };
   }
@@ -197,7 +197,8 @@ async function taskTree(client: Client, workflowId: string): Promise<RunTree['ta
   return [{ ...progress, workflowId, hosts }];
 }
 
-async function query<T>(client: Client, handle: WorkflowHandle, definition: QueryDefinition<T>): Promise<T | undefined> {
+/** A query answered within a few seconds, or undefined (not started yet, or no worker to answer right now). */
+export async function query<T>(client: Client, handle: WorkflowHandle, definition: QueryDefinition<T>): Promise<T | undefined> {
   try {
     return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(definition));
   } catch {

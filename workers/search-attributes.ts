@@ -3,7 +3,7 @@ import { temporal } from '@temporalio/proto';
 import { OPS_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 /** Registers Ops' search attributes on the namespace when they are missing (idempotent). */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+export async function ensureSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set(Object.keys(existing.customAttributes ?? {}));
   const missing = OPS_SEARCH_ATTRIBUTES.filter((k) => !known.has(k.name));

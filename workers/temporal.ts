@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import type { OpsConfig } from './config';
-import { EncryptionCodec, loadKeyRing } from './codec';
+import { EncryptionCodec, KeyRingFile } from './codec';
 
 export function tlsConfig(config: OpsConfig): TLSConfig | boolean | undefined {
   if (!config.tls) return undefined;
@@ -23,9 +23,14 @@ export function tlsConfig(config: OpsConfig): TLSConfig | boolean | undefined {
  */
 export function dataConverter(config: OpsConfig, { createKeys }: { createKeys: boolean }): DataConverter {
   return {
-    payloadCodecs: [new EncryptionCodec(loadKeyRing(config.codecKeysFile, { create: createKeys }))],
+    payloadCodecs: [payloadCodec(config, { createKeys })],
     failureConverterPath: resolve(__dirname, 'failure-converter'),
   };
+}
+
+/** The codec on its own, for the control plane's codec endpoint (Temporal Web). */
+export function payloadCodec(config: OpsConfig, { createKeys }: { createKeys: boolean }): EncryptionCodec {
+  return new EncryptionCodec(new KeyRingFile(config.codecKeysFile, { create: createKeys }));
 }
 
 export async function connectClient(config: OpsConfig, options: { createKeys?: boolean } = {}): Promise<Client> {

@@ -3,11 +3,15 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createControlActivities } from '../activities/control';
+import { NatsEventPublisher, noEvents, type EventPublisher } from '../activities/events';
 import { CredentialStore } from '../activities/credentials';
 import { HostConnector } from '../activities/hosts';
 import { NatsLogPublisher, noLogs, type LogPublisher } from '../activities/logs';
 import { KnownHosts } from '../activities/ssh/host-keys';
 import { SshPool } from '../activities/ssh/pool';
+import { startKubeExecutor, type KubeExecutor } from './kube-executor';
+import { opsVersion } from './version';
 import { CONTROL_TASK_QUEUE, clusterTaskQueue } from '../model/naming';
 import type { OpsConfig } from './config';
 import { WORKFLOW_BUNDLE, WORKFLOWS_PATH } from './bundle';
@@ -30,6 +34,8 @@ export interface RunningWorkers {
   identity: string;
   /** Resolves when every worker has stopped. */
   done: Promise<void>;
+  /** Each worker's state (RUNNING while it polls), for health checks. */
+  states(): string[];
   shutdown(): Promise<void>;
 }
 
@@ -41,22 +47,31 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
   await ensureSearchAttributes(clientConnection, config.namespace);
   await clientConnection.close();
   const connection = await NativeConnection.connect({ address: config.temporalAddress, tls: tlsConfig(config), apiKey: config.apiKey });
-  const common: Pick<WorkerOptions, 'connection' | 'namespace' | 'identity' | 'dataConverter' | 'workflowBundle' | 'workflowsPath'> = {
+  const common: Pick<WorkerOptions, 'connection' | 'namespace' | 'identity' | 'buildId' | 'dataConverter' | 'workflowBundle' | 'workflowsPath'> = {
     connection,
     namespace: config.namespace,
     identity,
+    // Shown with the task queue's pollers (ops get clusters); Ops uses no worker versioning.
+    buildId: `ops@${opsVersion()}`,
     dataConverter: dataConverter(config, { createKeys: true }),
     ...(existsSync(WORKFLOW_BUNDLE) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH }),
   };
   const workers: Worker[] = [];
   let logs: LogPublisher = noLogs;
   let pool: SshPool | undefined;
-  if (plan.control) workers.push(await Worker.create({ ...common, taskQueue: CONTROL_TASK_QUEUE }));
+  let kube: KubeExecutor | undefined;
+  let events: EventPublisher = noEvents;
+  if (plan.control) {
+    events = config.natsUrl === 'off' ? noEvents : await NatsEventPublisher.connect(config.natsUrl, identity);
+    workers.push(await Worker.create({ ...common, taskQueue: CONTROL_TASK_QUEUE, activities: createControlActivities({ events }) }));
+  }
   if (plan.cluster) {
     logs = config.natsUrl === 'off' ? noLogs : await NatsLogPublisher.connect(config.natsUrl, log);
     if (config.natsUrl === 'off') log('OPS_NATS_URL=off: step output is kept only as the short tail in each result');
+    const credentials = CredentialStore.load(config.credentialsFile);
+    kube = startKubeExecutor(credentials, plan.cluster, log);
     pool = new SshPool(
-      { credentials: CredentialStore.load(config.credentialsFile), knownHosts: new KnownHosts(join(config.dataDir, 'known_hosts.json')), readyTimeoutMs: 10_000 },
+      { credentials, knownHosts: new KnownHosts(join(config.dataDir, 'known_hosts.json')), readyTimeoutMs: 10_000 },
       { idleMs: (plan.sshIdleSeconds ?? 300) * 1000, maxChannels: 8 },
     );
     const maxActivities = plan.maxActivities ?? 500;
@@ -64,21 +79,25 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
       await Worker.create({
         ...common,
         taskQueue: clusterTaskQueue(plan.cluster),
-        activities: createActivities({ hosts: new HostConnector(pool), logs, identity }),
+        activities: createActivities({ hosts: new HostConnector(pool, kube.nodes), logs, identity, clusters: kube.clusters }),
         maxConcurrentActivityTaskExecutions: maxActivities,
-        maxConcurrentActivityTaskPolls: Math.min(maxActivities, 20),
+        // Pollers grow with the backlog: a 200-host fan-out needs many more than an idle worker.
+        activityTaskPollerBehavior: { type: 'autoscaling', minimum: 2, initial: 10, maximum: Math.min(maxActivities, 100) },
         maxConcurrentWorkflowTaskPolls: 10,
       }),
     );
   }
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
     pool?.closeAll();
+    kube?.stop();
     await logs.close();
+    await events.close();
     await connection.close();
   });
   return {
     identity,
     done,
+    states: () => workers.map((w) => w.getState()),
     shutdown: async () => {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await done;
@@ -97,10 +116,7 @@ function installRuntime(log: (message: string) => void): void {
 
 /** Only warnings and errors from the SDK; steps report through their own results and logs. */
 function quietRuntimeLogger(log: (message: string) => void) {
-  const write = (level: string) => (message: string, meta?: Record<string, unknown>) => {
-    // The control worker runs workflows only; the SDK warns about that on every start.
-    if (!/No activities registered/.test(message)) log(`${level}: ${message}${meta?.error ? ` (${String(meta.error)})` : ''}`);
-  };
+  const write = (level: string) => (message: string, meta?: Record<string, unknown>) => log(`${level}: ${message}${meta?.error ? ` (${String(meta.error)})` : ''}`);
   const none = () => undefined;
   return { log: none, trace: none, debug: none, info: none, warn: write('warn'), error: write('error') };
 }

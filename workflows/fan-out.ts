@@ -11,6 +11,10 @@ export async function fanOut<T>(items: readonly T[], concurrency: number, should
       await run(item);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+  // Every lane ends before this does, even when one fails or all are cancelled: a cancelled run
+  // waits for each host's step to be killed and records every host as cancelled.
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+  const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (failed) throw failed.reason;
   return items.slice(next);
 }

@@ -19,7 +19,7 @@ export interface HostRunContext {
 /** Grace beyond a step's own timeout: the activity enforces the timeout itself and needs time to kill. */
 const KILL_GRACE_SECONDS = 60;
 
-const { sshShell, sshFile } = proxyActivities<Activities>({
+const { sshShell, sshFile, kubeShell, kubeFile, kubectl } = proxyActivities<Activities>({
   startToCloseTimeout: '1h',
   heartbeatTimeout: '10s',
   // These retries cover the worker or the connection going away mid-step; a failed script is
@@ -79,7 +79,7 @@ async function runStep(
   step: Step,
   scope: { steps: Record<string, { status: StepStatus; exitCode?: number }>; results: Record<string, string>; declaredResults: string[] },
 ): Promise<StepRun> {
-  const fn = step.file ? sshFile : sshShell;
+  const fn = step.kubectl ? kubectl : host.connection === 'node' ? (step.file ? kubeFile : kubeShell) : step.file ? sshFile : sshShell;
   for (let attempt = 1; ; attempt += 1) {
     try {
       const out = await fn.executeWithOptions(

@@ -1,7 +1,6 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  executeChild,
   isCancellation,
   setCurrentDetails,
   setHandler,
@@ -10,11 +9,13 @@ import {
 } from '@temporalio/workflow';
 import type { PipelineRunInput, PipelineRunResult, RunStatus, StageResult, TaskRunInput, TaskRunResult } from '../model/run';
 import type { Stage } from '../model/pipeline';
-import { resolveStageTaskVariables } from '../model/plan';
+import { resolveStageTaskVariables } from '../model/stage-variables';
 import { formatIssue } from '../model/errors';
-import { clusterTaskQueue, taskWorkflowId } from '../model/naming';
-import { taskRun } from './task-run';
+import { taskWorkflowId } from '../model/naming';
+import { DEFAULT_WORKER_WAIT_SECONDS } from '../model/run';
+import { ClusterChildren, waitingReason } from './cluster-child';
 import { pipelineProgressQuery, type PipelineProgress } from './progress';
+import { ApprovalGates } from './approval';
 import { OpsStatus, OpsTask } from './search-attributes';
 import { PIPELINE_RUN_FAILED, resultInFailure, TASK_RUN_FAILED } from './run-failure';
 
@@ -26,6 +27,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     stages: [...spec.stages.map((s) => stageProgress(input, s, false)), ...spec.finally.map((s) => stageProgress(input, s, true))],
   };
   setHandler(pipelineProgressQuery, () => progress);
+  const approvals = new ApprovalGates(input);
+  const children = new ClusterChildren();
   const results: Record<string, Record<string, string>> = {};
   const stages: StageResult[] = [];
   let status: RunStatus = 'running';
@@ -35,8 +38,20 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   const runStage = async (stage: Stage, index: number): Promise<void> => {
     const shown = progress.stages[index];
     shown.status = 'running';
-    setCurrentDetails(`stage ${index + 1}/${progress.stages.length} ${stage.name}: running ${stage.tasks.map((t) => t.name).join(', ')}`);
-    const tasks = await Promise.all(stage.tasks.map((ref, j) => runTask(input, stage, ref, j, index, results, status)));
+    if (stage.approval) {
+      const result = await approvals.wait(stage.name, stage.approval, `stage ${index + 1}/${progress.stages.length} ${stage.name}`, shown, results);
+      shown.status = result.status;
+      stages.push(result);
+      return;
+    }
+    const running = `stage ${index + 1}/${progress.stages.length} ${stage.name}: running ${stage.tasks.map((t) => t.name).join(', ')}`;
+    setCurrentDetails(running);
+    const onWaiting = (j: number) => (waiting: boolean) => {
+      shown.tasks[j].status = waiting ? 'waiting' : 'running';
+      shown.tasks[j].reason = waiting ? waitingReason(stage.cluster) : undefined;
+      setCurrentDetails(waiting ? `stage ${index + 1}/${progress.stages.length} ${stage.name}: ${waitingReason(stage.cluster)}` : running);
+    };
+    const tasks = await Promise.all(stage.tasks.map((ref, j) => runTask(input, stage, ref, j, index, results, status, children, onWaiting(j))));
     tasks.forEach((t, j) => {
       shown.tasks[j].status = t.status;
       shown.tasks[j].reason = t.reason;
@@ -107,6 +122,8 @@ async function runTask(
   stageIndex: number,
   results: Record<string, Record<string, string>>,
   status: RunStatus,
+  children: ClusterChildren,
+  onWaiting: (waiting: boolean) => void,
 ): Promise<TaskRunResult> {
   const task = input.tasks[ref.task];
   const group = stageIndex < input.pipeline.spec.stages.length ? 'stages' : 'finally';
@@ -128,16 +145,19 @@ async function runTask(
     task,
     cluster: stage.cluster,
     hosts: input.hosts.filter((h) => names.has(h.name)),
+    ...(input.nodeTargets?.[ref.name] ? { nodes: input.nodeTargets[ref.name] } : {}),
+    ...(input.clusters?.[stage.cluster]?.kubeconfigRef ? { kubeconfigRef: input.clusters[stage.cluster].kubeconfigRef } : {}),
     variables: vars.values,
     secretNames: vars.secretNames,
     origin: input.origin,
+    stage: `stage ${stageIndex + 1}/${input.pipeline.spec.stages.length + input.pipeline.spec.finally.length} ${stage.name}, task ${ref.name}`,
   };
   try {
-    return await executeChild(taskRun, {
+    return await children.run(childInput, {
       workflowId: taskWorkflowId(input.runId, ref.name),
-      taskQueue: clusterTaskQueue(stage.cluster),
-      args: [childInput],
-      typedSearchAttributes: workflowInfo().typedSearchAttributes.updateCopy([{ key: OpsTask, value: ref.task }]),
+      waitSeconds: input.clusters?.[stage.cluster]?.workerWaitSeconds ?? DEFAULT_WORKER_WAIT_SECONDS,
+      searchAttributes: workflowInfo().typedSearchAttributes.updateCopy([{ key: OpsTask, value: ref.task }]),
+      onWaiting,
     });
   } catch (err) {
     if (isCancellation(err)) throw err;

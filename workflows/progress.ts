@@ -1,5 +1,6 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { HostResult, HostStatus, RunStatus } from '../model/run';
+import type { ApprovalState } from '../model/approval';
 
 export interface HostProgress {
   host: string;
@@ -30,7 +31,10 @@ export interface PipelineProgress {
     cluster: string;
     finally: boolean;
     status: RunStatus | 'pending' | 'skipped';
-    tasks: Array<{ name: string; workflowId: string; status: RunStatus | 'pending'; reason?: string }>;
+    /** `waiting`: started, but no worker of the stage's cluster has picked it up yet (reason says which). */
+    tasks: Array<{ name: string; workflowId: string; status: RunStatus | 'pending' | 'waiting'; reason?: string }>;
+    /** An approval stage, once it waits: who may decide, the votes so far, the outcome. */
+    approval?: ApprovalState;
   }>;
 }
 

@@ -9,3 +9,6 @@ export const OpsRequester = defineSearchAttributeKey('OpsRequester', SearchAttri
 export const OpsStatus = defineSearchAttributeKey('OpsStatus', SearchAttributeType.KEYWORD);
 
 export const OPS_SEARCH_ATTRIBUTES = [OpsPipeline, OpsTask, OpsCluster, OpsTrigger, OpsRequester, OpsStatus];
+
+/** OpsStatus while a pipeline run waits for a person's decision (otherwise a RunStatus). */
+export const AWAITING_APPROVAL = 'awaitingApproval';

@@ -16,6 +16,8 @@ import { fanOut } from './fan-out';
 import { hostProgressOf, taskProgressQuery, type HostProgress, type TaskProgress } from './progress';
 import { OpsStatus } from './search-attributes';
 import { TASK_RUN_FAILED } from './run-failure';
+import { announceTaskRunStarted } from './cluster-child';
+import { withNodeTargets } from './node-targets';
 
 /**
  * A batch larger than this is split over child workflows, so no single history nears Temporal's
@@ -26,9 +28,12 @@ export const HOSTS_PER_WORKFLOW = 100;
 const FAILED: ReadonlyArray<HostResult['status']> = ['failed', 'unreachable', 'authFailed', 'hostKeyRejected', 'timedOut'];
 
 /** Fans a task out over its hosts: rolling batches, concurrency, failure budget. */
-export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
+export async function taskRun(given: TaskRunInput): Promise<TaskRunResult> {
+  await announceTaskRunStarted(given);
+  const { input, problem } = await withNodeTargets(given);
   const tracker = new HostTracker(input);
   setHandler(taskProgressQuery, () => tracker.progress());
+  if (problem) throw runFailed(tracker.finish('failed', problem));
   if (input.hosts.length === 0) throw runFailed(tracker.finish('failed', 'no hosts match the targets; nothing was run'));
   const spec = input.task.spec;
   const budget = failureBudget(spec.maxFailures, input.hosts.length);
@@ -191,6 +196,7 @@ class HostTracker {
     const failed = this.failures();
     const running = [...this.inFlight].slice(0, 5).map(([host, step]) => `${host}: ${step}`);
     const head = this.status === 'running' ? `${done}/${total} hosts done, ${failed} failed` : `${this.status}${this.reason ? `: ${this.reason}` : ''}`;
-    setCurrentDetails(running.length && this.status === 'running' ? `${head}; running ${running.join(', ')}${this.inFlight.size > 5 ? ' …' : ''}` : head);
+    const where = this.input.stage ? `${this.input.stage}: ` : '';
+    setCurrentDetails(`${where}${running.length && this.status === 'running' ? `${head}; running ${running.join(', ')}${this.inFlight.size > 5 ? ' …' : ''}` : head}`);
   }
 }

@@ -3,10 +3,18 @@ import { chmod, copyFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { ExecIO, ExecResult, HostSession } from '../host-session';
+import { pruneCommand } from '../remote-step';
 
 /** `connection: local`: the worker's own machine, with the same semantics as a host over SSH. */
 export class LocalSession implements HostSession {
+  private pruned = false;
+
   exec(command: string, io: ExecIO): Promise<ExecResult> {
+    if (!this.pruned) {
+      // Old step records go once per worker, in the background, rather than on every step.
+      this.pruned = true;
+      this.exec(pruneCommand(), {}).catch(() => undefined);
+    }
     return new Promise((resolve, reject) => {
       const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
       child.stdout.on('data', (chunk: Buffer) => io.onStdout?.(chunk));

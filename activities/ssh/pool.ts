@@ -4,6 +4,7 @@ import type { HostLease } from '../host-session';
 import { Semaphore } from '../semaphore';
 import { connectSsh, tunnelThrough, type ConnectDeps } from './connect';
 import { SshSession } from './session';
+import { pruneCommand } from '../remote-step';
 
 export interface PoolOptions {
   /** Close a connection nobody used for this long. */
@@ -95,7 +96,10 @@ export class SshPool {
     const client = await connectSsh(target, this.deps, sock);
     client.on('close', () => this.drop(entry));
     client.on('error', () => this.drop(entry));
-    return { client, channels: new Semaphore(this.options.maxChannels) };
+    const connection = { client, channels: new Semaphore(this.options.maxChannels) };
+    // Old step records go once per connection, in the background, rather than on every step.
+    new SshSession(connection, () => undefined).exec(pruneCommand(), {}).catch(() => undefined);
+    return connection;
   }
 
   /** Forgets a broken connection so the next lease opens a new one. */

@@ -3,8 +3,10 @@ import { Router, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import { planPipelineRun, planTaskRun } from '../../model/plan';
 import type { PipelineRunInput, TaskRunInput } from '../../model/run';
+import { maskSecretValues } from '../../model/variables';
 import { cancelRun, rerun, runInput, runOutcome, runTree, startPipelineRun, startTaskRun, type StartedRun } from '../../workers/runs';
 import { listRuns, runSummary, type RunFilter } from '../../workers/run-list';
+import { taskRunWaiting } from '../../workers/cluster-workers';
 import { temporalWebLink, type OpsConfig } from '../../workers/config';
 import type { Store } from '../store';
 import { canonicalJson } from '../store/definitions';
@@ -44,7 +46,7 @@ export function runRoutes(deps: RunRouteDeps): Router {
     auditAs(res, `start task ${body.task}`, `Task/${body.task}`);
     const catalog = await store.definitions.catalog();
     if (!catalog.tasks.has(body.task)) throw new HttpError(404, `Task/${body.task} is not defined`);
-    const input = planTaskRun(catalog, body.task, { variables: body.variables, targets: body.targets, origin: { trigger: body.trigger, requester: requesterOf(res) } });
+    const input = planTaskRun(catalog, body.task, { variables: body.variables, targets: body.targets, cluster: body.cluster, origin: { trigger: body.trigger, requester: requesterOf(res) } });
     await startAndAnswer(res, req.get('idempotency-key'), input, { kind: 'task', name: body.task, body }, (i, idempotent) => startTaskRun(temporal, i as TaskRunInput, { idempotent }));
   });
 
@@ -114,11 +116,7 @@ function requesterOf(res: Response): string {
 /** Secret values never enter the fingerprint: only which variables were given. */
 function withoutSecrets(body: unknown, input: PipelineRunInput | TaskRunInput): unknown {
   const b = body as { variables?: Record<string, string> };
-  return { ...b, variables: masked(b.variables ?? {}, input.secretNames) };
-}
-
-function masked(values: Record<string, string>, secretNames: string[]): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secretNames.includes(k) ? '***' : v]));
+  return { ...b, variables: maskSecretValues(b.variables ?? {}, input.secretNames) };
 }
 
 /** A run as visibility, its frozen input (secrets masked) and its progress or result describe it. */
@@ -127,8 +125,12 @@ async function runDetail(temporal: Client, config: Pick<OpsConfig, 'namespace'>,
   if (description.type !== 'pipelineRun' && description.type !== 'taskRun') throw new HttpError(404, `${id} is not a pipeline or task run`);
   const summary = { ...runSummary(description), temporalWeb: temporalWebLink(config, id) };
   if (options.summaryOnly) return summary;
-  const { input } = await runInput(temporal, id);
-  const detail = { ...summary, variables: masked(input.variables, input.secretNames), hosts: input.hosts.map((h) => h.name) };
-  if (summary.status === 'running') return { ...detail, progress: await runTree(temporal, id) };
+  const run = await runInput(temporal, id);
+  const { input } = run;
+  const detail = { ...summary, variables: maskSecretValues(input.variables, input.secretNames), hosts: input.hosts.map((h) => h.name) };
+  if (summary.status === 'running') {
+    const progress = await runTree(temporal, id);
+    return { ...detail, progress, ...(await taskRunWaiting(temporal, run, progress)) };
+  }
   return { ...detail, result: (await runOutcome(temporal, id)).result };
 }

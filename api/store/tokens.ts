@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from './database';
+import type { Role } from '../../model/roles';
 
-export const ROLES = ['viewer', 'operator', 'approver', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from '../../model/roles';
 
 /** Who a request acts as: the token's name and role. */
 export interface Principal {

@@ -4,6 +4,9 @@ import { KIND_PLURALS, kindFromPlural, type Kind, type Resource } from '../../mo
 import type { RunSummary } from '../../workers/run-list';
 import type { HostResult } from '../../model/run';
 import type { RunTree } from '../../workers/runs';
+import type { PendingApproval } from '../../workers/approvals';
+import { describeApprovers, describeWait, type ApprovalState } from '../../model/approval';
+import type { ClusterWorkerStatus } from '../../workers/cluster-workers';
 import { encode, requireServer } from '../api-client';
 import { CliError, ExitCode } from '../exit-codes';
 import { age, duration, listFormat, printData, printTable, type ListFormat } from '../output';
@@ -24,22 +27,23 @@ interface GetOptions {
 export function getCommand(program: Command): void {
   program
     .command('get')
-    .description('show definitions or runs from the Ops server: ops get hosts|clusters|tasks|pipelines|runs [NAME]')
-    .argument('<kind>', 'hosts, clusters, tasks, pipelines or runs')
+    .description('show definitions, runs or waiting approvals from the Ops server: ops get hosts|clusters|tasks|pipelines|runs|approvals [NAME]')
+    .argument('<kind>', 'hosts, clusters, tasks, pipelines, runs or approvals')
     .argument('[name]', 'one of them')
     .option('-o, --output <format>', 'wide, json or yaml')
     .option('-l, --selector <labels>', 'definitions whose labels match, e.g. env=prod,role!=db')
-    .option('--pipeline <name>', 'runs: of this pipeline')
+    .option('--pipeline <name>', 'runs and approvals: of this pipeline')
     .option('--task <name>', 'runs: of this task')
     .option('--cluster <name>', 'runs: on this cluster')
     .option('--status <status>', 'runs: running, succeeded, failed, cancelled, terminated or timedOut')
     .option('--trigger <trigger>', 'runs: cli, api, schedule or event')
     .option('--requester <name>', 'runs: started by this token or user')
-    .option('--limit <n>', 'runs: at most this many', '50')
+    .option('--limit <n>', 'runs and approvals: at most this many runs', '50')
     .option('--page-token <token>', 'runs: the next page, from the previous listing')
     .action(async (kindName: string, name: string | undefined, opts: GetOptions, command: Command) => {
       const format = listFormat(opts.output);
       const api = requireServer(command);
+      if (/^approvals?$/i.test(kindName)) return showApprovals(await api.get(`/api/v1/approvals?${new URLSearchParams({ limit: opts.limit, ...(opts.pipeline ? { pipeline: opts.pipeline } : {}) })}`), format);
       if (/^(runs?|pipelineruns|taskruns)$/i.test(kindName)) {
         if (name) return showRun(await api.get(`/api/v1/runs/${encode(name)}`), format);
         const query = new URLSearchParams({ limit: opts.limit });
@@ -54,7 +58,7 @@ export function getCommand(program: Command): void {
         return;
       }
       const kind = kindFromPlural(kindName);
-      if (!kind) throw new CliError(`unknown kind "${kindName}": use hosts, clusters, tasks, pipelines or runs`, ExitCode.usage);
+      if (!kind) throw new CliError(`unknown kind "${kindName}": use hosts, clusters, tasks, pipelines, runs or approvals`, ExitCode.usage);
       const path = `/api/v1/${KIND_PLURALS[kind]}`;
       const items = name ? [await api.get<Resource>(`${path}/${encode(name)}`)] : (await api.get<{ items: Resource[] }>(`${path}${opts.selector ? `?labelSelector=${encode(opts.selector)}` : ''}`)).items;
       if (format === 'json' || format === 'yaml') return printData(format, name ? items[0] : { apiVersion: API_VERSION, kind: `${kind}List`, items });
@@ -76,10 +80,15 @@ const COLUMNS: Record<Kind, Columns> = {
     },
   }),
   Cluster: (wide) => ({
-    header: ['NAME', 'DESCRIPTION', 'LABELS', ...(wide ? ['KUBECONFIG', 'VERSION'] : [])],
+    header: ['NAME', 'WORKERS', 'DESCRIPTION', 'LABELS', ...(wide ? ['WORKER IDENTITIES', 'WORKER VERSIONS', 'KUBECONFIG', 'VERSION'] : [])],
     row: (r) => {
       const s = (r as Extract<Resource, { kind: 'Cluster' }>).spec;
-      return [r.metadata.name, s.description ?? '', labelsOf(r), ...(wide ? [s.kubeconfigRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
+      // The server adds the task queue's pollers as status (api/routes/clusters.ts).
+      const status = (r as { status?: ClusterWorkerStatus }).status;
+      const workers = !status ? '?' : status.online ? String(status.workers.length) : status.workers.length ? `${status.workers.length} (not polling)` : 'none';
+      const identities = (status?.workers ?? []).map((w) => w.identity).join(',');
+      const versions = [...new Set((status?.workers ?? []).flatMap((w) => (w.version ? [w.version] : [])))].join(',');
+      return [r.metadata.name, workers, s.description ?? '', labelsOf(r), ...(wide ? [identities, versions, s.kubeconfigRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
     },
   }),
   Task: (wide) => ({
@@ -104,7 +113,9 @@ interface RunDetail extends RunSummary {
   temporalWeb: string;
   variables: Record<string, string>;
   progress?: RunTree;
-  result?: { status: string; reason?: string; stages?: Array<{ name: string; status: string; tasks: Array<{ name: string; hosts: HostResult[] }> }>; name?: string; hosts?: HostResult[] };
+  /** A task run no worker of its cluster has picked up yet. */
+  waitingFor?: string;
+  result?: { status: string; reason?: string; stages?: Array<{ name: string; status: string; approval?: ApprovalState; tasks: Array<{ name: string; hosts: HostResult[] }> }>; name?: string; hosts?: HostResult[] };
 }
 
 function showRun(run: RunDetail, format: ListFormat): void {
@@ -119,7 +130,33 @@ function showRun(run: RunDetail, format: ListFormat): void {
       ? run.result.stages.flatMap((s) => s.tasks)
       : [{ name: run.result.name ?? run.name, hosts: run.result.hosts ?? [] }]
     : (run.progress?.tasks ?? []).map((t) => ({ name: t.name, hosts: t.hosts as HostResult[] }));
-  if (run.result?.stages) for (const s of run.result.stages) console.log(`  stage ${s.name}: ${s.status}`);
-  const rows = tasks.flatMap((t) => t.hosts.map((h) => [t.name, h.host, h.status, h.exitCode === undefined ? '' : String(h.exitCode), h.message ?? '']));
-  if (rows.length) printTable(['TASK', 'HOST', 'STATUS', 'EXIT', 'MESSAGE'], rows);
+  if (run.result?.stages) for (const s of run.result.stages) console.log(`  stage ${s.name}: ${s.status}${s.approval?.reason ? ` (${s.approval.reason})` : ''}`);
+  for (const s of run.progress?.pipeline?.stages ?? []) if (s.approval?.status === 'pending') console.log(`  stage ${s.name}: ${describeWait(s.approval)}: ${s.approval.message}`);
+  for (const stage of run.progress?.pipeline?.stages ?? []) {
+    for (const t of stage.tasks.filter((x) => x.status === 'waiting')) console.log(`  stage ${stage.name}: task ${t.name} ${t.reason ?? 'waiting'}`);
+  }
+  if (run.waitingFor) console.log(`  ${run.waitingFor}`);
+  const rows = tasks.flatMap((t) => t.hosts.map((h) => [t.name, h.host, h.status, h.exitCode === undefined ? '' : String(h.exitCode), h.worker ?? '', h.message ?? '']));
+  if (rows.length) printTable(['TASK', 'HOST', 'STATUS', 'EXIT', 'WORKER', 'MESSAGE'], rows);
+}
+
+/** Waiting approvals: what each asks, who may decide, how far it got, until when. */
+function showApprovals(page: { items: Array<PendingApproval & { temporalWeb: string }> }, format: ListFormat): void {
+  if (format === 'json' || format === 'yaml') return printData(format, page);
+  const approvals = (a: PendingApproval) => `${a.votes.filter((v) => v.decision === 'approve').length}/${a.required}`;
+  printTable(
+    ['RUN', 'PIPELINE', 'STAGE', 'APPROVALS', 'APPROVERS', 'WAITING', 'DEADLINE', ...(format === 'wide' ? ['VARIABLES', 'TEMPORAL WEB'] : []), 'MESSAGE'],
+    page.items.map((a) => [
+      a.runId,
+      a.pipeline,
+      a.stage,
+      approvals(a),
+      describeApprovers(a.approvers),
+      age(a.requestedAt),
+      `${a.deadline} (${a.onTimeout})`,
+      ...(format === 'wide' ? [Object.entries(a.variables).map(([k, v]) => `${k}=${v}`).join(' '), a.temporalWeb] : []),
+      a.message,
+    ]),
+  );
+  if (page.items.length) console.error(`decide with: ops approve RUN [--stage STAGE] [--reject] --comment "why"`);
 }

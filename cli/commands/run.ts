@@ -13,6 +13,7 @@ interface RunOptions {
   filename?: string[];
   pipeline?: string;
   task?: string;
+  cluster?: string;
   var?: string[];
   watch?: boolean;
   output?: string;
@@ -36,6 +37,7 @@ export function runCommand(program: Command): void {
     .option('-f, --filename <path>', 'definition file or directory (repeatable): run from files, without the server', collect)
     .option('--pipeline <name>', 'with -f: the pipeline to run')
     .option('--task <name>', 'with -f: the task to run')
+    .option('--cluster <name>', "task runs on nodes or the cluster API: the cluster (default local)")
     .option('--var <name=value>', 'a variable value; name=@file reads it from a file (repeatable)', collect)
     .option('-w, --watch', 'follow the run: hosts are shown as they finish; exit 1 if it fails')
     .option('-o, --output <format>', 'json or yaml: print the run (with --watch, its result) for scripts')
@@ -85,7 +87,9 @@ async function startFromFiles(command: Command, kind: string | undefined, name: 
   const request = { variables: parseVars(opts.var), origin: { trigger: 'cli' as const, requester: localRequester() } };
   const config = configFrom(command);
   const client = await temporalClient(config);
-  const started = pipeline ? await startPipelineRun(client, planPipelineRun(catalog, pipeline, request)) : await startTaskRun(client, planTaskRun(catalog, task ?? '', request));
+  const started = pipeline
+    ? await startPipelineRun(client, planPipelineRun(catalog, pipeline, request))
+    : await startTaskRun(client, planTaskRun(catalog, task ?? '', { ...request, cluster: opts.cluster }));
   return { ...started, name: pipeline ?? task ?? '', temporalWeb: temporalWebLink(config, started.runId), source: temporalRunSource(client, started.runId) };
 }
 
@@ -97,7 +101,7 @@ async function startOnServer(command: Command, kind: string | undefined, name: s
   const { body } = await api.request<{ id: string; kind: 'pipeline' | 'task'; temporalWeb: string }>(
     'POST',
     kind === 'pipeline' ? '/api/v1/pipelineruns' : '/api/v1/taskruns',
-    { [kind]: name, variables: parseVars(opts.var), trigger: 'cli' },
+    { [kind]: name, variables: parseVars(opts.var), trigger: 'cli', ...(kind === 'task' && opts.cluster ? { cluster: opts.cluster } : {}) },
     headers,
   );
   return { runId: body.id, kind: body.kind, name, temporalWeb: body.temporalWeb, source: apiRunSource(api, body.id) };

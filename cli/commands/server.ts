@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { startServer } from '../../api/server';
-import { openStore } from '../../api/store';
-import { describeLocation } from '../../api/store/database';
 import { configFrom } from '../context';
 
 export const DEFAULT_PORT = 8080;
@@ -24,6 +21,9 @@ export function serverCommand(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL); default PGlite in the data directory')
     .option('--run-metrics-interval <seconds>', 'how often run metrics are read from Temporal visibility', '10')
     .action(async (opts: ServerOptions, command: Command) => {
+      // Loaded here, not at start-up: other commands should not pay for express and the store.
+      const { startServer } = await import('../../api/server');
+      const { describeLocation } = await import('../../api/store/database');
       const config = configFrom(command);
       const databaseUrl = opts.databaseUrl ?? config.databaseUrl;
       const running = await startServer({ config, port: Number(opts.port), host: opts.listen, databaseUrl, controlWorker: Boolean(opts.worker), metricsIntervalMs: Number(opts.runMetricsInterval) * 1000 });
@@ -42,6 +42,8 @@ export function serverCommand(program: Command): void {
     .option('--name <name>', 'name of the admin token', 'admin')
     .option('--force', 'create another admin token even if one exists (e.g. the first was lost)')
     .action(async (opts: { databaseUrl?: string; name: string; force?: boolean }, command: Command) => {
+      const { openStore } = await import('../../api/store');
+      const { describeLocation } = await import('../../api/store/database');
       const config = configFrom(command);
       const location = { databaseUrl: opts.databaseUrl ?? config.databaseUrl, dataDir: config.dataDir };
       const store = await openStore(location);

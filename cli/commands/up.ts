@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startTemporal } from '../../workers/embedded/temporal-server';
-import { startNats } from '../../workers/embedded/nats-server';
 import { canConnect } from '../../workers/embedded/processes';
-import { startWorkers } from '../../workers/worker';
 import { loadConfig, localRequester, temporalWebLink } from '../../workers/config';
 import { connectClient } from '../../workers/temporal';
 import { startPipelineRun } from '../../workers/runs';
@@ -13,7 +10,6 @@ import { LOCAL_CLUSTER } from '../../model/host';
 import { loadCatalog } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
 import { watchRun } from '../watch';
-import { startServer } from '../../api/server';
 import { DEFAULT_PORT as API_PORT } from './server';
 
 const TEMPORAL_PORT = 7233;
@@ -28,6 +24,11 @@ export function upCommand(program: Command): void {
     .option('--examples <dir>', 'definitions to load', EXAMPLES)
     .option('--pipeline <name>', 'the example pipeline to run at start ("none" to skip)', 'node-health')
     .action(async (opts: { examples: string; pipeline: string }, command: Command) => {
+      // Loaded here, not at start-up: `ops run` should not pay for the worker and server.
+      const { startTemporal } = await import('../../workers/embedded/temporal-server');
+      const { startNats } = await import('../../workers/embedded/nats-server');
+      const { startWorkers } = await import('../../workers/worker');
+      const { startServer } = await import('../../api/server');
       const flags = command.optsWithGlobals() as { dataDir?: string };
       const base = loadConfig({ dataDir: flags.dataDir });
       mkdirSync(base.dataDir, { recursive: true });
@@ -36,7 +37,9 @@ export function upCommand(program: Command): void {
       }
       const catalog = loadCatalog([opts.examples]);
       console.log(`data directory: ${base.dataDir}`);
-      const temporal = await startTemporal({ dbFile: join(base.dataDir, 'temporal.db'), port: TEMPORAL_PORT, uiPort: UI_PORT });
+      // Temporal Web decodes payloads through the API's codec endpoint (api/codec.ts) for signed-in users.
+      const codecEndpoint = `http://localhost:${API_PORT}/codec`;
+      const temporal = await startTemporal({ dbFile: join(base.dataDir, 'temporal.db'), port: TEMPORAL_PORT, uiPort: UI_PORT, codecEndpoint });
       const nats = await startNats({ port: NATS_PORT, storeDir: join(base.dataDir, 'nats') });
       const config = { ...base, temporalAddress: temporal.address, natsUrl: nats.url, tls: undefined, apiKey: undefined };
       console.log(`Temporal ${temporal.address}, Temporal Web ${temporal.uiUrl}, NATS ${nats.url}`);
@@ -45,6 +48,7 @@ export function upCommand(program: Command): void {
       const api = await startServer({ config, port: API_PORT, host: '127.0.0.1', databaseUrl: config.databaseUrl, bootstrapAdmin: true, log: (m) => console.error(m) });
       console.log(`Ops API ${api.url} (OpenAPI at ${api.url}/openapi.json)`);
       if (api.adminToken) console.log(`admin token, shown only now (keep it):\n  ${api.adminToken}`);
+      console.log(`Temporal Web decodes run payloads once you sign in at ${codecEndpoint}/login (README: "Temporal Web")`);
       const stopAll = async () => {
         await api.close();
         await workers.shutdown().catch(() => undefined);

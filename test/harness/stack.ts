@@ -29,8 +29,8 @@ export interface TestStack {
   hostsYaml(overrides?: (host: Fleet['hosts'][number], index: number) => Record<string, unknown>): string;
   /** Writes a definition file into the stack's directory and returns its path. */
   writeFile(name: string, text: string): string;
-  /** Starts `ops worker` (control and cluster local) as its own process. */
-  startWorker(args?: string[]): WorkerProcess;
+  /** Starts `ops worker` (control and cluster local) as its own process; `env` adds to the stack's environment. */
+  startWorker(args?: string[], env?: NodeJS.ProcessEnv): WorkerProcess;
   /** Runs `ops ARGS` to completion; `env` replaces the stack's environment (e.g. a server's). */
   ops(args: string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
@@ -87,10 +87,10 @@ export async function startStack(fleetOptions: FleetOptions = { count: 3 }): Pro
       writeFileSync(path, text);
       return path;
     },
-    startWorker(args = []) {
+    startWorker(args = [], extraEnv = {}) {
       logIndex += 1;
       const log = createWriteStream(join(dir, `worker-${logIndex}.log`));
-      const child = spawn(process.execPath, [CLI, 'worker', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'worker', ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout?.pipe(log);
       const ready = new Promise<void>((resolveReady, reject) => {
         let seen = '';

@@ -39,7 +39,7 @@ beforeAll(async () => {
     if (exitCode !== 0) throw ApplicationFailure.create({ type: FailureType.NonZeroExit, message: `exit code ${exitCode}`, details: [{ exitCode }], nonRetryable: true });
     return Promise.resolve({ exitCode: 0, durationMs: 1, stdoutBytes: 0, stderrBytes: 0, tail: '', results: { seen: input.host.name }, worker: 'fake' });
   };
-  const activities: Activities = { sshShell: outcome, sshFile: outcome };
+  const activities: Pick<Activities, 'sshShell' | 'sshFile'> = { sshShell: outcome, sshFile: outcome };
   worker = await Worker.create({
     connection: await NativeConnection.connect({ address: temporal.address }),
     taskQueue: QUEUE,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
-import { EncryptionCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, loadKeyRing, type KeyRing } from '../../workers/codec';
+import { activateKey, addKey, EncryptionCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, KeyRingFile, loadKeyRing, type KeyRing } from '../../workers/codec';
 
 const key = () => randomBytes(32);
 const payloadOf = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
@@ -124,5 +124,41 @@ describe('loadKeyRing', () => {
     expect(() => loadKeyRing(file, { create: true })).toThrow(message);
     expect(() => loadKeyRing(file, { create: true })).toThrow(file);
     expect(readFileSync(file, 'utf8')).toBe(text); // never overwritten
+  });
+});
+
+describe('key rotation', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ops-codec-'));
+    file = join(dir, 'codec-keys.json');
+    loadKeyRing(file, { create: true });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('adds a key, active at once or later, keeping the old ones and the file private', () => {
+    const first = loadKeyRing(file, { create: false }).active;
+    const staged = addKey(file, { activate: false });
+    expect(loadKeyRing(file, { create: false }).active).toBe(first);
+    const active = addKey(file, { activate: true });
+    const ring = loadKeyRing(file, { create: false });
+    expect(ring.active).toBe(active);
+    expect(Object.keys(ring.keys)).toEqual([first, staged, active]);
+    expect(new Set([first, staged, active]).size).toBe(3);
+    activateKey(file, staged);
+    expect(loadKeyRing(file, { create: false }).active).toBe(staged);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(() => activateKey(file, 'k-nope')).toThrow(`codec key file ${file} has no key "k-nope" (it has ${first}, ${staged}, ${active})`);
+  });
+
+  it('a running codec decodes payloads of a key added after it started, and old payloads after the rotation', async () => {
+    const before = new EncryptionCodec(new KeyRingFile(file, { create: false }));
+    const [old] = await before.encode([payloadOf('old')]);
+    const other = new EncryptionCodec(new KeyRingFile(file, { create: false }));
+    const id = addKey(file, { activate: true });
+    const [fresh] = await new EncryptionCodec(new KeyRingFile(file, { create: false })).encode([payloadOf('new')]);
+    expect(meta(fresh, KEY_ID_METADATA)).toBe(id);
+    expect((await other.decode([old, fresh])).map(valueOf)).toEqual(['old', 'new']);
   });
 });

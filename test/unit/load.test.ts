@@ -195,7 +195,7 @@ ${HOST('b', ', port: 22, zone: x')}`;
     ]);
   });
 
-  it('validates a Task with a step needing exactly one of shell or file', () => {
+  it('validates a Task with a step needing exactly one of shell, file or kubectl', () => {
     const issues = parseDefinitions(`apiVersion: ops.dev/v1
 kind: Task
 metadata: { name: t }
@@ -205,7 +205,7 @@ spec:
       shell: echo
       file: { content: x, destination: /tmp/x }
 `).issues;
-    expect(issues.map((i) => [i.line, i.path, i.message])).toEqual([[6, 'spec.steps[0]', 'a step needs exactly one of shell (a script) or file (a transfer)']]);
+    expect(issues.map((i) => [i.line, i.path, i.message])).toEqual([[6, 'spec.steps[0]', 'a step needs exactly one of shell (a script), file (a transfer) or kubectl (a call to the cluster API)']]);
   });
 });
 

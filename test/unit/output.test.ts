@@ -76,6 +76,13 @@ describe('StepOutput', () => {
     expect(sink.text('stdout')).toContain('::result version=1.0\n');
   });
 
+  it('masks secrets in results as in output: results travel to later stages, the API and the CLI', async () => {
+    const { output } = setup(['hunter2'], ['dsn']);
+    output.write('stdout', b('::result dsn=postgres://ops:hunter2@db\n'));
+    await output.close();
+    expect(output.results).toEqual({ dsn: 'postgres://ops:***@db' });
+  });
+
   it('reads a ::result line split across chunks', async () => {
     const { output } = setup([], ['v']);
     output.write('stdout', b('::res'));

@@ -1,6 +1,7 @@
 import { parseDefinitions } from '../../model/load';
 import { Catalog } from '../../model/catalog';
-import { planPipelineRun, planTaskRun, resolveStageTaskVariables, toHostTarget } from '../../model/plan';
+import { planPipelineRun, planTaskRun, toHostTarget } from '../../model/plan';
+import { resolveStageTaskVariables } from '../../model/stage-variables';
 import { formatIssue, ValidationError, type Issue } from '../../model/errors';
 import type { Resource } from '../../model/resources';
 import type { Task } from '../../model/task';

@@ -154,9 +154,10 @@ describe('wrapperCommand on a local shell', () => {
   });
 
   it('says interrupted, and does not run the script, when a recorded step died without an exit status', async () => {
-    const dir = join(home, '.ops', 'steps', 'dead-1');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'sid'), '2147483646\n');
+    const steps = join(home, '.ops', 'steps');
+    mkdirSync(steps, { recursive: true });
+    writeFileSync(join(steps, 'dead-1.script'), 'echo earlier\n');
+    writeFileSync(join(steps, 'dead-1.sid'), '2147483646\n');
     const r = await run('dead-1', `${counter('dead-count')}echo never\n`);
     expect(r.code).toBe(255);
     expect(r.stdout).toBe('');
@@ -164,11 +165,13 @@ describe('wrapperCommand on a local shell', () => {
     expect(count('dead-count')).toBe(0);
   });
 
-  it('keeps step records private to the user', async () => {
+  it('keeps step records private to the user, and removes the script once it ran', async () => {
     await run('private-1', 'echo secret-output\n');
-    const mode = execFileSync('stat', ['-c', '%a', join(home, '.ops', 'steps', 'private-1')], { encoding: 'utf8' }).trim();
-    expect(mode).toBe('700');
-    expect(readdirSync(join(home, '.ops', 'steps', 'private-1')).sort()).toEqual(['err', 'exit', 'out', 'script', 'sid']);
+    const steps = join(home, '.ops', 'steps');
+    expect(execFileSync('stat', ['-c', '%a', steps], { encoding: 'utf8' }).trim()).toBe('700');
+    const records = readdirSync(steps).filter((f) => f.startsWith('private-1.')).sort();
+    expect(records).toEqual(['private-1.err', 'private-1.exit', 'private-1.out', 'private-1.sid']);
+    for (const f of records) expect(execFileSync('stat', ['-c', '%a', join(steps, f)], { encoding: 'utf8' }).trim()).toBe('600');
   });
 
   it('runs a script with a shebang with its interpreter', async () => {

@@ -1,0 +1,44 @@
+import type { Task } from './task';
+import type { Issue } from './errors';
+import { resolveVariables } from './variables';
+import { renderTemplate, templateRefs, TemplateError } from './template';
+
+/**
+ * Values of a pipeline task's variables at the moment its stage starts: the stage's mapping
+ * (rendered with pipeline variables and earlier results), else the pipeline variable of the
+ * same name, else the task's default. Runs inside the workflow, so it must stay pure.
+ */
+export function resolveStageTaskVariables(
+  task: { name: string; spec: Task['spec'] },
+  mapping: Readonly<Record<string, string>>,
+  pipeline: { values: Readonly<Record<string, string>>; secretNames: ReadonlyArray<string>; runId: string; status: string },
+  results: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  where: { document: string; path: string },
+): { values: Record<string, string>; secretNames: string[]; issues: Issue[] } {
+  const given: Record<string, string> = {};
+  const secret = new Set(task.spec.variables.filter((v) => v.secret).map((v) => v.name));
+  const issues: Issue[] = [];
+  const lookup = (ref: string): string | undefined => {
+    const m = /^tasks\.([^.]+)\.results\.([^.]+)$/.exec(ref);
+    if (m) return results[m[1]]?.[m[2]] ?? '';
+    if (ref === 'run.id') return pipeline.runId;
+    if (ref === 'run.status') return pipeline.status;
+    return Object.prototype.hasOwnProperty.call(pipeline.values, ref) ? pipeline.values[ref] : undefined;
+  };
+  for (const v of task.spec.variables) {
+    if (Object.prototype.hasOwnProperty.call(mapping, v.name)) {
+      try {
+        given[v.name] = renderTemplate(mapping[v.name], lookup);
+        if (templateRefs(mapping[v.name]).some((r) => pipeline.secretNames.includes(r))) secret.add(v.name);
+      } catch (e) {
+        if (!(e instanceof TemplateError)) throw e;
+        issues.push({ ...where, path: `${where.path}.${v.name}`, message: e.message });
+      }
+    } else if (Object.prototype.hasOwnProperty.call(pipeline.values, v.name)) {
+      given[v.name] = pipeline.values[v.name];
+      if (pipeline.secretNames.includes(v.name)) secret.add(v.name);
+    }
+  }
+  const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, given, where);
+  return { values: resolved.values, secretNames: [...secret], issues: [...issues, ...varIssues] };
+}

@@ -1,0 +1,72 @@
+import { isGrpcServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ApprovalRefusal, type ApprovalRequest, type ApprovalState } from '../model/approval';
+import { decideApprovalUpdate } from '../workflows/approval';
+import { pipelineProgressQuery } from '../workflows/progress';
+import { AWAITING_APPROVAL } from '../workflows/search-attributes';
+import { listRuns, runQuery } from './run-list';
+import { query } from './runs';
+
+/** Deciding approval stages and finding the ones that wait, for the control plane. */
+
+/** A decision the run refused, or could not take now; `type` says which (model/approval.ts). */
+export class ApprovalRefused extends Error {
+  override name = 'ApprovalRefused';
+  constructor(
+    readonly type: ApprovalRefusal | 'NoWorker',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A waiting approval and the run it belongs to. */
+export type PendingApproval = ApprovalState & { runId: string; pipeline: string };
+
+/** How long a decision may wait for a control worker to validate it. */
+const DECIDE_DEADLINE_MS = 30_000;
+
+/** Sends a decision to the run. Resolves with the stage's state after it. */
+export async function decideApproval(client: Client, runId: string, request: ApprovalRequest): Promise<ApprovalState> {
+  const handle = await runningPipeline(client, runId);
+  try {
+    return await client.connection.withDeadline(Date.now() + DECIDE_DEADLINE_MS, () => handle.executeUpdate(decideApprovalUpdate, { args: [request] }));
+  } catch (e) {
+    const cause = e instanceof WorkflowUpdateFailedError ? e.cause : undefined;
+    if (cause instanceof ApplicationFailure && Object.values(ApprovalRefusal).includes(cause.type as ApprovalRefusal)) throw new ApprovalRefused(cause.type as ApprovalRefusal, cause.message);
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (isGrpcServiceError(e) && e.code === 4)) {
+      throw new ApprovalRefused('NoWorker', `run ${runId} did not take the decision within ${DECIDE_DEADLINE_MS / 1000}s: no control worker answered (is "ops worker" running?)`);
+    }
+    if (isGrpcServiceError(e) && e.code === 5) throw new ApprovalRefused(ApprovalRefusal.NotPending, `run ${runId} ended before the decision arrived`);
+    throw e;
+  }
+}
+
+/** The one approval stage the run waits on now, for decisions that name none. */
+export async function waitingStage(client: Client, runId: string): Promise<string> {
+  const progress = await query(client, await runningPipeline(client, runId), pipelineProgressQuery);
+  const waiting = (progress?.stages ?? []).filter((s) => s.approval?.status === 'pending').map((s) => s.name);
+  if (waiting.length === 1) return waiting[0];
+  throw new ApprovalRefused(ApprovalRefusal.NotPending, waiting.length ? `run ${runId} waits on several stages (${waiting.join(', ')}): name one` : `run ${runId} is not waiting for an approval`);
+}
+
+async function runningPipeline(client: Client, runId: string): Promise<WorkflowHandle> {
+  const handle = client.workflow.getHandle(runId);
+  const description = await handle.describe();
+  if (description.type !== 'pipelineRun') throw new WorkflowNotFoundError(`${runId} is not a pipeline run`, runId, undefined);
+  if (description.status.name !== 'RUNNING') throw new ApprovalRefused(ApprovalRefusal.NotPending, `run ${runId} has ended (${description.status.name.toLowerCase()})`);
+  return handle;
+}
+
+/** Approvals waiting now: runs whose OpsStatus says so (visibility), then each run's own state (query). */
+export async function pendingApprovals(client: Client, filter: { pipeline?: string }, limit: number): Promise<PendingApproval[]> {
+  const runs = { kind: 'pipeline' as const, pipeline: filter.pipeline, status: 'running' as const };
+  const page = await listRuns(client, runs, { size: limit }, `${runQuery(runs)} AND OpsStatus = '${AWAITING_APPROVAL}'`);
+  const found = await Promise.all(
+    page.runs.map(async (run) => {
+      const progress = await query(client, client.workflow.getHandle(run.id), pipelineProgressQuery);
+      return (progress?.stages ?? []).flatMap((s) => (s.approval?.status === 'pending' ? [{ ...s.approval, runId: run.id, pipeline: run.name }] : []));
+    }),
+  );
+  return found.flat();
+}
