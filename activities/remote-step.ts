@@ -2,12 +2,13 @@
  * The shell that runs a step on a host. It makes a step safe to retry and to cancel:
  * - the script runs in its own session (setsid) under `timeout`; its output reaches the channel
  *   through `tee -p`, which also keeps it in files and ignores a closed channel, so a dropped
- *   connection or a killed worker does not kill the step;
+ *   connection or a killed worker does not kill the step (a session without a terminal gets no
+ *   hangup, so this shell lives on too, to record the exit status);
  * - the exit status is recorded on the host under a key unique to the step attempt, so a retried
  *   activity replays the recorded outcome (and output) instead of running the script twice, or
  *   waits for a still-running step and attaches to its output;
  * - the session id is recorded so a cancel or a timeout can kill the whole process tree.
- * A step costs about nine short processes on the host. Needs a POSIX sh, setsid, timeout, tee,
+ * A step costs eight short processes on the host. Needs a POSIX sh, setsid, timeout, tee,
  * tail and pkill (coreutils, util-linux and procps).
  */
 
@@ -41,7 +42,6 @@ export interface WrapperOptions {
  * `sh -e` where bash is missing): they stop at the first failing command.
  */
 export function wrapperCommand({ key, timeoutSeconds, sudo }: WrapperOptions): string {
-  const recorder = `f=$1; shift; ${sudo ? 'sudo -n ' : ''}timeout -k 5 ${timeoutSeconds} "$@"; rc=$?; echo $rc > "$f.exit"; exit $rc`;
   const script = `
 umask 077
 s=${STEPS_DIR}
@@ -78,16 +78,18 @@ case "$first" in
   '#!'*) chmod 700 "$f.script"; set -- "$f.script" ;;
   *) if command -v bash >/dev/null 2>&1; then set -- bash --noprofile --norc -eo pipefail "$f.script"; else set -- sh -e "$f.script"; fi ;;
 esac
-setsid sh -c ${shellQuote(recorder)} ops-step "$f" "$@" < /dev/null > "$f.o" 2> "$f.e" &
+setsid ${sudo ? 'sudo -n ' : ''}timeout -k 5 ${timeoutSeconds} "$@" < /dev/null > "$f.o" 2> "$f.e" &
 sid=$!
 echo $sid > "$f.sid"
 wait $sid
 rc=$?
+echo $rc > "$f.exit"
 wait $t1 $t2
 rm -f "$f.o" "$f.e" "$f.script"
 exit $rc
 `;
-  return `sh -c ${shellQuote(script.trim())}`;
+  // exec: the login shell that runs the command need not stay around as a parent.
+  return `exec sh -c ${shellQuote(script.trim())}`;
 }
 
 /** Kills the step's whole session: TERM, then KILL after a grace period. */

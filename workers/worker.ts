@@ -81,8 +81,8 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
         taskQueue: clusterTaskQueue(plan.cluster),
         activities: createActivities({ hosts: new HostConnector(pool, kube.nodes), logs, identity, clusters: kube.clusters }),
         maxConcurrentActivityTaskExecutions: maxActivities,
-        // Pollers grow with the backlog: a 200-host fan-out needs many more than an idle worker.
-        activityTaskPollerBehavior: { type: 'autoscaling', minimum: 2, initial: 10, maximum: Math.min(maxActivities, 100) },
+        // A fan-out schedules hundreds of steps at once; idle long polls cost next to nothing.
+        maxConcurrentActivityTaskPolls: Math.min(maxActivities, 100),
         maxConcurrentWorkflowTaskPolls: 10,
       }),
     );

@@ -13,6 +13,9 @@ export interface PoolOptions {
   maxChannels: number;
 }
 
+/** How long after a connection opens its host's old step records are pruned. */
+const PRUNE_DELAY_MS = 60_000;
+
 /** One pooled connection; `sftp` is opened on first use and kept with it. */
 export interface PooledConnection {
   client: Client;
@@ -97,8 +100,11 @@ export class SshPool {
     client.on('close', () => this.drop(entry));
     client.on('error', () => this.drop(entry));
     const connection = { client, channels: new Semaphore(this.options.maxChannels) };
-    // Old step records go once per connection, in the background, rather than on every step.
-    new SshSession(connection, () => undefined).exec(pruneCommand(), {}).catch(() => undefined);
+    // Old step records go once per connection, a while after it opened, so a burst of steps on
+    // many new connections does not pay for it.
+    setTimeout(() => {
+      if (this.entries.get(entry.key) === entry) new SshSession(connection, () => undefined).exec(pruneCommand(), {}).catch(() => undefined);
+    }, PRUNE_DELAY_MS).unref();
     return connection;
   }
 
