@@ -21,6 +21,9 @@ const credentialSchema = z.strictObject({
   /** For a Cluster's kubeconfigRef: the kubeconfig file and, optionally, its context. */
   kubeconfigFile: z.string().optional(),
   context: z.string().optional(),
+  /** For an EventHook's secretRef (on the server): the key its webhook requests are signed with. */
+  secretFile: z.string().optional(),
+  secretEnv: z.string().optional(),
 });
 
 const credentialsFileSchema = z.strictObject({
@@ -68,20 +71,28 @@ export class CredentialStore {
     };
   }
 
-  /**
-   * Resolves a Cluster's kubeconfigRef; without one the worker's own cluster (in-cluster service
-   * account, else KUBECONFIG or ~/.kube/config) is meant, and undefined says so.
-   */
   /** Names of the kubeconfigs this worker holds. */
   kubeconfigRefs(): string[] {
     return Object.entries(this.config.credentials).flatMap(([name, c]) => (c.kubeconfigFile ? [name] : []));
   }
 
+  /**
+   * Resolves a Cluster's kubeconfigRef; without one the worker's own cluster (in-cluster service
+   * account, else KUBECONFIG or ~/.kube/config) is meant, and undefined says so.
+   */
   kubeconfig(ref: string | undefined): KubeconfigLocation | undefined {
     if (ref === undefined) return undefined;
     const c = this.config.credentials[ref];
     if (!c?.kubeconfigFile) throw new Error(`kubeconfig "${ref}" is not configured on this worker (${this.file}: credentials.${ref}.kubeconfigFile)`);
     return { file: c.kubeconfigFile, ...(c.context ? { context: c.context } : {}) };
+  }
+
+  /** Resolves a secret by name (secretFile or secretEnv), e.g. the key an EventHook signs webhooks with. */
+  secret(ref: string): string {
+    const c = this.config.credentials[ref];
+    const value = c?.secretFile ? readFileSync(c.secretFile, 'utf8').replace(/\r?\n$/, '') : c?.secretEnv ? process.env[c.secretEnv] : undefined;
+    if (value === undefined) throw new Error(`secret "${ref}" is not configured on this server (${this.file}: credentials.${ref}.secretFile or secretEnv)`);
+    return value;
   }
 }
 

@@ -1,13 +1,14 @@
+import { Context } from '@temporalio/activity';
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
-import { APPROVALS_STREAM, APPROVAL_SUBJECTS } from '../model/naming';
+import { ensureStream, eventStreamConfig, type EventLimits } from './streams';
 
-/** An event a workflow asks the control worker to publish; `id` is stable, so a retried publish is dropped as a duplicate. */
+/** An event to publish; `id` is stable, so a retried publish is dropped as a duplicate. */
 export interface OpsEvent {
   subject: string;
   /** CloudEvents type, e.g. `dev.ops.approval.pending`. */
   type: string;
   id: string;
-  data: Record<string, unknown>;
+  data: object;
 }
 
 export interface EventPublisher {
@@ -15,15 +16,24 @@ export interface EventPublisher {
   close(): Promise<void>;
 }
 
-/** How long JetStream keeps approval events for EventHooks that were down. */
-const EVENTS_MAX_AGE_NS = 30 * 24 * 3600 * 1e9;
+/**
+ * An activity's events are named after its workflow execution, so a retried attempt's are dropped
+ * as duplicates. The workflow id and run id both: a schedule may reuse an id within one second.
+ */
+export function eventIdPrefix(): string {
+  const { workflowExecution, activityId } = Context.current().info;
+  return workflowExecution ? `${workflowExecution.workflowId}/${workflowExecution.runId}` : activityId;
+}
 
 /** CloudEvents 1.0 in structured JSON mode. */
 export function cloudEvent(event: OpsEvent, source: string, time = new Date()): Record<string, unknown> {
   return { specversion: '1.0', id: event.id, source, type: event.type, subject: event.subject, time: time.toISOString(), datacontenttype: 'application/json', data: event.data };
 }
 
-/** Publishes to JetStream, so EventHooks (durable consumers) see every event even if they were down. */
+/**
+ * Publishes to JetStream on the worker's own NATS: the events stream there keeps them (also while
+ * the link to the hub is cut), and the hub's sources them, so EventHooks see every event.
+ */
 export class NatsEventPublisher implements EventPublisher {
   private constructor(
     private readonly nc: NatsConnection,
@@ -31,9 +41,9 @@ export class NatsEventPublisher implements EventPublisher {
     private readonly source: string,
   ) {}
 
-  static async connect(url: string, identity: string): Promise<NatsEventPublisher> {
-    const nc = await connect({ servers: url, name: 'ops-control-worker', maxReconnectAttempts: -1 });
-    await ensureEventStream(nc);
+  static async connect(url: string, identity: string, limits: EventLimits): Promise<NatsEventPublisher> {
+    const nc = await connect({ servers: url, name: 'ops-worker-events', maxReconnectAttempts: -1 });
+    await ensureStream(nc, eventStreamConfig(limits));
     return new NatsEventPublisher(nc, nc.jetstream(), `/ops/workers/${encodeURIComponent(identity)}`);
   }
 
@@ -44,17 +54,6 @@ export class NatsEventPublisher implements EventPublisher {
   async close(): Promise<void> {
     await this.nc.drain();
   }
-}
-
-async function ensureEventStream(nc: NatsConnection): Promise<void> {
-  const jsm = await nc.jetstreamManager();
-  const config = { name: APPROVALS_STREAM, subjects: [APPROVAL_SUBJECTS], max_age: EVENTS_MAX_AGE_NS, duplicate_window: 120 * 1e9 };
-  const exists = await jsm.streams.info(APPROVALS_STREAM).then(
-    () => true,
-    () => false,
-  );
-  if (exists) await jsm.streams.update(APPROVALS_STREAM, config);
-  else await jsm.streams.add(config);
 }
 
 /** Used when the worker has no NATS (OPS_NATS_URL=off): events are dropped, runs go on. */

@@ -3,13 +3,16 @@ import { runFileStep } from './file-step';
 import { runKubectlStep } from './kube/kubectl-step';
 import { listNodeTargets, type NodeQuery } from './kube/nodes';
 import type { ActivityDeps, StepInput } from './step-input';
+import { reportClusterStatus, reportHostStatus, type ClusterStatusInput, type HostBatch } from './facts/status-activities';
+import { inspectCluster, inspectHosts, type ClusterInspection, type InspectionBatch } from './facts/inspection-activities';
 
 export type { StepInput, ActivityDeps } from './step-input';
 
 /**
  * The activities a cluster worker registers. `connection: local` hosts go through the SSH ones;
  * Kubernetes nodes run the same step code through their step pods, under their own names so
- * Temporal Web tells them apart.
+ * Temporal Web tells them apart. Heartbeats and inspections measure hosts over the same pooled
+ * connections and publish what they find as events.
  */
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -19,6 +22,10 @@ export function createActivities(deps: ActivityDeps) {
     kubeFile: (input: StepInput) => runFileStep(deps, input),
     kubectl: (input: StepInput) => runKubectlStep(deps, input),
     kubeNodes: (query: NodeQuery) => listNodeTargets(deps.clusters, query),
+    hostFacts: (batch: HostBatch) => reportHostStatus(deps, batch),
+    clusterFacts: (input: ClusterStatusInput) => reportClusterStatus(deps, input),
+    inspectHosts: (batch: InspectionBatch) => inspectHosts(deps, batch),
+    inspectCluster: (input: ClusterInspection) => inspectCluster(deps, input),
   };
 }
 

@@ -1,5 +1,6 @@
 import { connect, headers as natsHeaders, type JetStreamClient, type NatsConnection, type PubAck } from 'nats';
-import { LOGS_STREAM, LOGS_SUBJECTS, logSubject } from '../model/naming';
+import { logSubject } from '../model/naming';
+import { ensureStream, logStreamConfig } from './streams';
 
 /** Where one step's output goes: chunks in order, then an end marker. */
 export interface LogSink {
@@ -24,9 +25,6 @@ export interface LogPublisher {
   close(): Promise<void>;
 }
 
-/** How long JetStream keeps run output. */
-const LOGS_MAX_AGE_NS = 14 * 24 * 3600 * 1e9;
-
 /**
  * Publishes step output to JetStream (`ops.logs.<runId>.<host>`), never into workflow history.
  * Publishing does not wait for acknowledgements chunk by chunk; a step waits for all of them at its end.
@@ -40,7 +38,7 @@ export class NatsLogPublisher implements LogPublisher {
 
   static async connect(url: string, warn: (message: string) => void): Promise<NatsLogPublisher> {
     const nc = await connect({ servers: url, name: 'ops-worker', maxReconnectAttempts: -1 });
-    await ensureLogStream(nc);
+    await ensureStream(nc, logStreamConfig());
     return new NatsLogPublisher(nc, nc.jetstream(), warn);
   }
 
@@ -72,17 +70,6 @@ export class NatsLogPublisher implements LogPublisher {
   async close(): Promise<void> {
     await this.nc.drain();
   }
-}
-
-export async function ensureLogStream(nc: NatsConnection): Promise<void> {
-  const jsm = await nc.jetstreamManager();
-  const config = { name: LOGS_STREAM, subjects: [LOGS_SUBJECTS], max_age: LOGS_MAX_AGE_NS, duplicate_window: 120 * 1e9 };
-  const exists = await jsm.streams.info(LOGS_STREAM).then(
-    () => true,
-    () => false,
-  );
-  if (exists) await jsm.streams.update(LOGS_STREAM, config);
-  else await jsm.streams.add(config);
 }
 
 /** Used when the worker has no NATS: output is kept only as the activity result's tail. */

@@ -17,3 +17,18 @@ export class Semaphore {
     };
   }
 }
+
+/** Maps over items with at most `limit` calls in flight, keeping the items' order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const gate = new Semaphore(limit);
+  return Promise.all(
+    items.map(async (item) => {
+      const release = await gate.acquire();
+      try {
+        return await fn(item);
+      } finally {
+        release();
+      }
+    }),
+  );
+}

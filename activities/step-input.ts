@@ -6,6 +6,7 @@ import type { HostConnector } from './hosts';
 import type { LogPublisher } from './logs';
 import type { StepPodContext } from './kube/node-connector';
 import type { ClusterApis } from './kube/cluster-api';
+import type { EventPublisher } from './events';
 
 /** What the workflow sends for one step on one host. */
 export interface StepInput {
@@ -29,6 +30,8 @@ export interface ActivityDeps {
   identity: string;
   /** The Kubernetes APIs this worker reaches (kubectl steps, node targets). */
   clusters: ClusterApis;
+  /** Where heartbeats and inspections publish their events (the worker's own NATS). */
+  events: EventPublisher;
 }
 
 export function scopeOf(input: StepInput): StepScope {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KIND_PLURALS, KINDS, resourceSchemas } from '../model/resources';
-import { approvalDecisionRequest, approvalsQuery, errorBody, idempotencyKey, logsQuery, pipelineRunRequest, runListQuery, runStarted, taskRunRequest, tokenRequest } from './schemas';
+import { approvalDecisionRequest, approvalsQuery, errorBody, eventsQuery, idempotencyKey, logsQuery, pipelineRunRequest, runListQuery, runStarted, scheduleBackfillRequest, schedulePauseRequest, scheduleTriggerRequest, taskRunRequest, tokenRequest } from './schemas';
 
 /** JSON Schema of what a client sends: defaults are optional, transforms are seen from the input side. */
 function schema(s: z.ZodType): Record<string, unknown> {
@@ -91,6 +91,23 @@ export function openApiDocument(version: string): Record<string, unknown> {
     },
   };
   paths['/api/v1/approvals'] = { get: { summary: 'Approvals waiting now, with what they ask and who may decide (viewer)', parameters: queryParameters(approvalsQuery), responses: { '200': { description: 'items' }, ...standardErrors } } };
+  const scheduleAction = (summary: string, body: string) => ({
+    parameters: [nameParam],
+    post: { summary, requestBody: { content: json(ref(body)) }, responses: { '200': { description: "the schedule's state after it" }, '404': error('no such Schedule'), '409': error('the Schedule cannot be planned now, so it has no Temporal schedule'), ...standardErrors } },
+  });
+  paths['/api/v1/schedules/{name}/pause'] = scheduleAction('Pause the schedule: it starts no runs until unpaused (operator)', 'SchedulePauseRequest');
+  paths['/api/v1/schedules/{name}/unpause'] = scheduleAction('Unpause the schedule (operator)', 'SchedulePauseRequest');
+  paths['/api/v1/schedules/{name}/trigger'] = scheduleAction('Start a run now, paused or not (operator)', 'ScheduleTriggerRequest');
+  paths['/api/v1/schedules/{name}/backfill'] = scheduleAction('Start now the runs due in [start, end) (operator)', 'ScheduleBackfillRequest');
+  paths['/api/v1/events'] = {
+    parameters: [...queryParameters(eventsQuery), { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } }],
+    get: { summary: "Events the hub keeps (every cluster's), oldest first (viewer); with follow=true as Server-Sent Events `event`, id = stream sequence", responses: { '200': { description: '{items: [{seq, subject, stored, event}]}, or text/event-stream' }, ...standardErrors } },
+  };
+  const parkedId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+  paths['/api/v1/eventhooks/{name}/parked'] = { parameters: [nameParam], get: { summary: 'Events the hook gave up on, with the last error (viewer)', responses: { '200': { description: 'items' }, '404': error('no such EventHook'), ...standardErrors } } };
+  paths['/api/v1/eventhooks/{name}/parked/{id}'] = { parameters: [nameParam, parkedId], delete: { summary: 'Discard a parked event (operator)', responses: { '200': { description: 'discarded' }, '404': error('no such parked event'), ...standardErrors } } };
+  paths['/api/v1/eventhooks/{name}/parked/{id}/replay'] = { parameters: [nameParam, parkedId], post: { summary: 'Deliver a parked event now (operator): delivered, or still parked with the new error', responses: { '200': { description: '{delivered, result}' }, '404': error('no such parked event'), ...standardErrors } } };
+  paths['/api/v1/eventhooks/{name}/replay'] = { parameters: [nameParam], post: { summary: "Deliver all the hook's parked events now (operator)", responses: { '200': { description: '{delivered, failed, items}' }, ...standardErrors } } };
   const codecBody = { required: true, content: json({ type: 'object', properties: { payloads: { type: 'array', items: { type: 'object', properties: { metadata: { type: 'object', additionalProperties: { type: 'string', contentEncoding: 'base64' } }, data: { type: 'string', contentEncoding: 'base64' } } } } } }) };
   const codecAuth = 'Authorization: Bearer <token>, or the session cookie from /codec/login';
   paths['/codec/decode'] = { post: { summary: `Temporal's remote codec: decrypt payloads, secret variables masked (viewer; ${codecAuth})`, parameters: [{ name: 'X-Namespace', in: 'header', schema: { type: 'string' } }], requestBody: codecBody, responses: { '200': { description: 'the payloads, decoded' }, ...standardErrors } } };
@@ -110,7 +127,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   paths['/metrics'] = { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text exposition format' } } } };
   return {
     openapi: '3.1.0',
-    info: { title: 'Ops control plane', version, description: 'Definitions, runs, logs, tokens and audit of Ops. Every /api call needs "Authorization: Bearer <token>".' },
+    info: { title: 'Ops control plane', version, description: 'Definitions, runs, schedules, events, logs, tokens and audit of Ops. Every /api call needs "Authorization: Bearer <token>".' },
     security: [{ bearer: [] }],
     paths,
     components: {
@@ -121,6 +138,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
         TaskRunRequest: schema(taskRunRequest),
         TokenRequest: schema(tokenRequest),
         ApprovalDecisionRequest: schema(approvalDecisionRequest),
+        SchedulePauseRequest: schema(schedulePauseRequest),
+        ScheduleTriggerRequest: schema(scheduleTriggerRequest),
+        ScheduleBackfillRequest: schema(scheduleBackfillRequest),
         RunStarted: schema(runStarted),
         Error: schema(errorBody),
       },

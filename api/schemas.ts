@@ -7,6 +7,9 @@ import { dnsLabel, dnsSubdomain, identifier } from '../model/meta';
 import { targetsSpec } from '../model/task';
 import { RUN_STATES } from '../workers/run-list';
 import { ROLES } from './store/tokens';
+import { parseDuration } from '../model/timing';
+import { subjectPatternProblem } from '../model/subjects';
+import { OVERLAP_POLICIES } from '../model/schedule';
 
 const variableValues = z.record(identifier, z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
 /** Runs started by a person at the CLI say so; schedules and events are the server's own triggers. */
@@ -43,6 +46,8 @@ export const runListQuery = z.object({
   status: z.enum(RUN_STATES).optional(),
   trigger: z.enum(['cli', 'api', 'schedule', 'event']).optional(),
   requester: requester.optional(),
+  /** Runs a schedule started: its name. */
+  schedule: dnsLabel.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   pageToken: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a nextPageToken from an earlier page').optional(),
 });
@@ -98,3 +103,43 @@ export const approvalsQuery = z.object({
 });
 
 export const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters without spaces');
+
+/** `1h`, `30m` (that long ago) or an ISO 8601 time. */
+const since = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined || !Number.isNaN(Date.parse(s)), 'must be a duration such as "1h" (that long ago) or an ISO 8601 time')
+  .transform((s) => {
+    const seconds = parseDuration(s);
+    return seconds !== undefined ? new Date(Date.now() - seconds * 1000) : new Date(s);
+  });
+
+export const eventsQuery = z.object({
+  /** A subject pattern: "*" matches one token, ">" the rest, e.g. ops.clusters.*.inspections.> */
+  subject: z.string().max(500).refine((s) => !subjectPatternProblem(s, { wildcards: true }), 'must be a subject pattern such as ops.clusters.*.hosts.*.status').optional(),
+  since: since.optional(),
+  /** Resume after this stream sequence (also the Last-Event-ID header). */
+  after: z.coerce.number().int().min(0).optional(),
+  follow: flag.default(false),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+
+const overlap = z.enum(OVERLAP_POLICIES);
+
+export const schedulePauseRequest = z.strictObject({
+  /** Why; shown with the schedule while it is paused. */
+  note: z.string().max(500).optional(),
+});
+
+export const scheduleTriggerRequest = z.strictObject({
+  /** What to do if a run of the schedule is still going (default the schedule's own policy). */
+  overlap: overlap.optional(),
+});
+
+export const scheduleBackfillRequest = z
+  .strictObject({
+    /** Runs the schedule would have started in [start, end) start now, as if that time passed. */
+    start: z.iso.datetime({ offset: true }),
+    end: z.iso.datetime({ offset: true }),
+    overlap: overlap.optional(),
+  })
+  .refine((b) => Date.parse(b.start) < Date.parse(b.end), { message: 'start must be before end', path: ['end'] });

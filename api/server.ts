@@ -12,7 +12,16 @@ import { authenticate } from './auth';
 import { auditTrail } from './audit';
 import { errorHandler, sendError } from './errors';
 import { Metrics } from './metrics';
-import { HostStates } from './host-states';
+import { FleetStatus } from './fleet-status';
+import { EventHub } from './event-hub';
+import { Reconciler } from './reconciler';
+import { ScheduleReconciler } from './schedule-reconciler';
+import { HookService } from './hooks/service';
+import { definitionStatuses } from './statuses';
+import { scheduleRoutes } from './routes/schedules';
+import { hookRoutes } from './routes/hooks';
+import { eventRoutes } from './routes/events';
+import { CredentialStore } from '../activities/credentials';
 import { watchRunMetrics } from './run-metrics';
 import { openApiDocument } from './openapi';
 import { opsVersion } from '../workers/version';
@@ -33,6 +42,11 @@ export interface ServerContext {
   /** Decodes payloads for Temporal Web (POST /codec/decode). */
   codec: PayloadCodec;
   metrics: Metrics;
+  fleet: FleetStatus;
+  schedules: ScheduleReconciler;
+  hooks?: HookService;
+  /** Brings schedules, the hub's streams and hook consumers in step after a definition changed. */
+  reconciler: Pick<Reconciler, 'request'>;
   log: (message: string) => void;
 }
 
@@ -40,7 +54,7 @@ const CHECK_TIMEOUT_MS = 2000;
 
 /** The express app: the API under /api/v1, and the unauthenticated probes, metrics and OpenAPI. */
 export function createApp(ctx: ServerContext): express.Express {
-  const { store, temporal, nats, config, codec, metrics, log } = ctx;
+  const { store, temporal, nats, config, codec, metrics, fleet, schedules, hooks, reconciler, log } = ctx;
   const app = express();
   app.disable('x-powered-by');
   app.use(metrics.middleware());
@@ -66,8 +80,11 @@ export function createApp(ctx: ServerContext): express.Express {
   api.use(authenticate(store.tokens));
   api.use(auditTrail(store.audit));
   api.use(express.json({ limit: '4mb' }));
-  api.use(clusterRoutes(store.definitions, temporal));
-  api.use(definitionRoutes(store.definitions));
+  api.use(clusterRoutes(store.definitions, temporal, fleet));
+  api.use(scheduleRoutes(store.definitions, temporal));
+  if (hooks) api.use(hookRoutes(store.definitions, store.parkedEvents, hooks));
+  api.use(definitionRoutes(store.definitions, { status: definitionStatuses({ temporal, nats, fleet, schedules, parked: store.parkedEvents }), changed: () => reconciler.request() }));
+  api.use(eventRoutes(nats, log));
   api.use(runRoutes({ store, temporal, config }));
   api.use(logRoutes(temporal, nats));
   api.use(approvalRoutes(temporal, config));
@@ -133,9 +150,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await ensureSearchAttributes(temporal.connection, config.namespace);
     const nats = config.natsUrl === 'off' ? undefined : await connect({ servers: config.natsUrl, name: 'ops-server', maxReconnectAttempts: -1 });
     if (nats) cleanup.push(() => nats.close());
-    const hostStates = new HostStates(store.definitions);
-    if (nats) hostStates.follow(nats);
-    const metrics = new Metrics(() => hostStates.counts());
+    const fleet = new FleetStatus(store.definitions);
+    cleanup.push(async () => fleet.close());
+    const metrics = new Metrics(() => fleet.counts());
     const runWatch = watchRunMetrics(temporal, metrics, options.metricsIntervalMs ?? 10_000, log);
     cleanup.push(async () => runWatch.stop());
     let workers: RunningWorkers | undefined;
@@ -143,7 +160,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       workers = await startWorkers(config, { control: true }, log);
       cleanup.push(() => (workers as RunningWorkers).shutdown());
     }
-    const app = createApp({ store, temporal, nats, config, codec: payloadCodec(config, { createKeys: true }), metrics, log });
+    // The hub's streams first (hook consumers and the fleet status read them), then schedules, then hooks.
+    const schedules = new ScheduleReconciler(temporal, log);
+    const hooks = nats ? new HookService({ nc: nats, temporal, definitions: store.definitions, credentials: CredentialStore.load(config.credentialsFile), parked: store.parkedEvents }, log) : undefined;
+    const reconciler = new Reconciler(store.definitions, [...(nats ? [new EventHub(nats, config.eventLimits)] : []), schedules, ...(hooks ? [hooks] : [])], log);
+    await reconciler.start();
+    cleanup.push(async () => {
+      await reconciler.stop();
+      await hooks?.stop();
+    });
+    if (nats) fleet.follow(nats, log);
+    const app = createApp({ store, temporal, nats, config, codec: payloadCodec(config, { createKeys: true }), metrics, fleet, schedules, hooks, reconciler, log });
     const server = await new Promise<import('node:http').Server>((resolveListen, reject) => {
       const s = app.listen(options.port, options.host, () => resolveListen(s));
       s.once('error', reject);

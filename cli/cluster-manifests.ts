@@ -126,10 +126,16 @@ function setNamespace(obj: K8sObject, namespace: string): void {
 
 const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'];
 
+type Labelled = { metadata?: { labels?: Record<string, string> } };
+
 function addLabels(obj: K8sObject, pairs: Record<string, string>, includeTemplates: boolean): void {
   obj.metadata.labels = { ...(obj.metadata.labels ?? {}), ...pairs };
-  const template = (obj.spec as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)?.template;
-  if (includeTemplates && WORKLOADS.includes(obj.kind) && template) template.metadata = { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), ...pairs } };
+  if (!includeTemplates || !WORKLOADS.includes(obj.kind)) return;
+  const spec = obj.spec as { template?: Labelled; volumeClaimTemplates?: Labelled[] } | undefined;
+  // Templates of pods, and of a StatefulSet's volume claims, as kustomize labels them.
+  for (const template of [...(spec?.template ? [spec.template] : []), ...(spec?.volumeClaimTemplates ?? [])]) {
+    template.metadata = { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), ...pairs } };
+  }
 }
 
 function setImage(obj: K8sObject, image: NonNullable<Kustomization['images']>[number]): void {

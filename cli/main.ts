@@ -17,13 +17,16 @@ import { runControlCommands } from './commands/control';
 import { clusterCommands } from './commands/cluster';
 import { approveCommand } from './commands/approve';
 import { codecCommands } from './commands/codec';
+import { scheduleCommands } from './commands/schedule';
+import { eventsCommand } from './commands/events';
+import { hookCommands } from './commands/hook';
 
 export function buildProgram(): Command {
   const program = addConnectionOptions(new Command('ops'))
     .description('Ops: durable operations on hosts and clusters, on Temporal')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [runCommand, runControlCommands, approveCommand, adhocCommands, logsCommand, applyCommands, getCommand, tokenCommands, codecCommands, validateCommand, serverCommand, workerCommand, clusterCommands, upCommand]) add(program);
+  for (const add of [runCommand, runControlCommands, approveCommand, adhocCommands, logsCommand, eventsCommand, applyCommands, getCommand, scheduleCommands, hookCommands, tokenCommands, codecCommands, validateCommand, serverCommand, workerCommand, clusterCommands, upCommand]) add(program);
   const exitOverride = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(exitOverride);

@@ -2,6 +2,9 @@ import type { Host } from './host';
 import { localCluster, type Cluster } from './cluster';
 import type { Task } from './task';
 import type { Pipeline } from './pipeline';
+import type { Schedule } from './schedule';
+import type { Inspection } from './inspection';
+import type { EventHook } from './event-hook';
 import type { Kind, Resource } from './resources';
 import { ValidationError, type Issue } from './errors';
 
@@ -11,6 +14,9 @@ export class Catalog {
   readonly clusters = new Map<string, Cluster>([[localCluster.metadata.name, localCluster]]);
   readonly tasks = new Map<string, Task>();
   readonly pipelines = new Map<string, Pipeline>();
+  readonly schedules = new Map<string, Schedule>();
+  readonly inspections = new Map<string, Inspection>();
+  readonly eventHooks = new Map<string, EventHook>();
 
   /** Refuses the same kind and name twice, naming both places. */
   static from(resources: ReadonlyArray<{ resource: Resource; file?: string }>): Catalog {
@@ -40,6 +46,9 @@ export class Catalog {
       Cluster: this.clusters as Map<string, Resource>,
       Task: this.tasks as Map<string, Resource>,
       Pipeline: this.pipelines as Map<string, Resource>,
+      Schedule: this.schedules as Map<string, Resource>,
+      Inspection: this.inspections as Map<string, Resource>,
+      EventHook: this.eventHooks as Map<string, Resource>,
     };
     return maps[kind];
   }

@@ -39,10 +39,56 @@ export function hostGroupWorkflowId(taskWorkflowId: string, batch: number, group
   return `${taskWorkflowId}.b${batch}g${group}`;
 }
 
-/** Approval events (CloudEvents) for EventHooks: `pending` when a stage starts waiting, `decided` when it ends. */
-export const APPROVALS_STREAM = 'OPS_APPROVALS';
-export const APPROVAL_SUBJECTS = 'ops.approvals.>';
+/**
+ * Events (CloudEvents JSON) live in one JetStream stream: on each cluster's own NATS, where its
+ * worker publishes, and on the hub, which sources every cluster's stream over the leafnode link.
+ */
+export const EVENTS_STREAM = 'OPS_EVENTS';
+export const EVENT_SUBJECTS = ['ops.clusters.>', 'ops.approvals.>'];
 
+/** Approval events for EventHooks: `pending` when a stage starts waiting, `decided` when it ends. */
 export function approvalSubject(runId: string, event: 'pending' | 'decided'): string {
   return `ops.approvals.${runId}.${event}`;
+}
+
+/** A host's heartbeat: reachable or not, and its facts. */
+export function hostStatusSubject(cluster: string, host: string): string {
+  return `ops.clusters.${cluster}.hosts.${subjectToken(host)}.status`;
+}
+
+/** A cluster's heartbeat: its Kubernetes version, nodes and pods. */
+export function clusterStatusSubject(cluster: string): string {
+  return `ops.clusters.${cluster}.clusters.${cluster}.status`;
+}
+
+/** An inspection's verdict on one target: a host, or `cluster/<name>` for the cluster itself. */
+export function inspectionSubject(cluster: string, inspection: string, target: string): string {
+  return `ops.clusters.${cluster}.inspections.${inspection}.${subjectToken(target)}`;
+}
+
+/**
+ * Temporal Schedules Ops keeps, by id. Runs they start are named after the schedule and the time
+ * (`<workflowId>-<RFC 3339 time>`), so the workflow id prefixes hold no dots (they become subjects).
+ */
+export const SCHEDULE_ID_PREFIX = 'ops-';
+
+export function heartbeatScheduleId(cluster: string): string {
+  return `${SCHEDULE_ID_PREFIX}heartbeat-${cluster}`;
+}
+
+export function inspectionScheduleId(name: string): string {
+  return `${SCHEDULE_ID_PREFIX}inspection-${name}`;
+}
+
+export function userScheduleId(name: string): string {
+  return `${SCHEDULE_ID_PREFIX}schedule-${name}`;
+}
+
+/** The name scheduled runs carry (search attribute OpsSchedule): a user schedule's own, or the built-in ones'. */
+export function heartbeatScheduleName(cluster: string): string {
+  return `heartbeat-${cluster}`;
+}
+
+export function inspectionScheduleName(name: string): string {
+  return `inspection-${name}`;
 }

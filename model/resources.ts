@@ -4,6 +4,9 @@ import { hostSchema, type Host } from './host';
 import { clusterSchema, type Cluster } from './cluster';
 import { taskSchema, type Task } from './task';
 import { pipelineSchema, type Pipeline } from './pipeline';
+import { scheduleSchema, type Schedule } from './schedule';
+import { inspectionSchema, type Inspection } from './inspection';
+import { eventHookSchema, type EventHook } from './event-hook';
 import { formatPath, type Issue } from './errors';
 
 export const resourceSchemas = {
@@ -11,14 +14,25 @@ export const resourceSchemas = {
   Cluster: clusterSchema,
   Task: taskSchema,
   Pipeline: pipelineSchema,
+  Schedule: scheduleSchema,
+  Inspection: inspectionSchema,
+  EventHook: eventHookSchema,
 } as const;
 
 export type Kind = keyof typeof resourceSchemas;
-export type Resource = Host | Cluster | Task | Pipeline;
+export type Resource = Host | Cluster | Task | Pipeline | Schedule | Inspection | EventHook;
 export const KINDS = Object.keys(resourceSchemas) as Kind[];
 
 /** The plural names used in URLs and on the command line (`/api/v1/hosts`, `ops get hosts`). */
-export const KIND_PLURALS: Record<Kind, string> = { Host: 'hosts', Cluster: 'clusters', Task: 'tasks', Pipeline: 'pipelines' };
+export const KIND_PLURALS: Record<Kind, string> = {
+  Host: 'hosts',
+  Cluster: 'clusters',
+  Task: 'tasks',
+  Pipeline: 'pipelines',
+  Schedule: 'schedules',
+  Inspection: 'inspections',
+  EventHook: 'eventhooks',
+};
 
 export function kindFromPlural(plural: string): Kind | undefined {
   return KINDS.find((k) => KIND_PLURALS[k] === plural.toLowerCase() || k.toLowerCase() === plural.toLowerCase());

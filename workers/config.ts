@@ -1,5 +1,7 @@
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
+import type { EventLimits } from '../activities/streams';
+import { parseDuration } from '../model/timing';
 
 /**
  * Settings shared by the CLI, workers and server; each comes from a flag, else the environment,
@@ -18,6 +20,8 @@ export interface OpsConfig {
   credentialsFile: string;
   /** The control plane's PostgreSQL (DATABASE_URL); without it, PGlite in the data directory. */
   databaseUrl?: string;
+  /** How much event history the events streams keep (OPS_EVENTS_MAX_AGE, _MAX_BYTES, _MAX_MESSAGES). */
+  eventLimits: EventLimits;
 }
 
 export interface ConfigFlags {
@@ -50,7 +54,22 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     codecKeysFile: env.OPS_CODEC_KEYS_FILE ?? join(dataDir, 'codec-keys.json'),
     credentialsFile: env.OPS_CREDENTIALS_FILE ?? join(configDir(env), 'credentials.yaml'),
     databaseUrl: env.DATABASE_URL || undefined,
+    eventLimits: {
+      maxAgeSeconds: setting('OPS_EVENTS_MAX_AGE', env.OPS_EVENTS_MAX_AGE ?? '30d', parseDuration),
+      maxBytes: setting('OPS_EVENTS_MAX_BYTES', env.OPS_EVENTS_MAX_BYTES ?? String(1024 ** 3), wholeNumber),
+      maxMessages: setting('OPS_EVENTS_MAX_MESSAGES', env.OPS_EVENTS_MAX_MESSAGES ?? '-1', wholeNumber),
+    },
   };
+}
+
+function wholeNumber(text: string): number | undefined {
+  return /^-?\d+$/.test(text) && Number(text) >= -1 ? Number(text) : undefined;
+}
+
+function setting(name: string, text: string, parse: (text: string) => number | undefined): number {
+  const value = parse(text);
+  if (value === undefined) throw new Error(`${name}=${text} is not valid (a duration such as 30d for ages, a whole number or -1 for no limit otherwise)`);
+  return value;
 }
 
 /** Where a user's Ops settings live (credentials of a worker, the CLI's server and token). */

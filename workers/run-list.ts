@@ -1,7 +1,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { Trigger } from '../model/run';
-import { OpsCluster, OpsPipeline, OpsRequester, OpsTask, OpsTrigger } from '../workflows/search-attributes';
+import { OpsCluster, OpsPipeline, OpsRequester, OpsSchedule, OpsTask, OpsTrigger } from '../workflows/search-attributes';
 
 /** Listing runs from Temporal visibility, so `ops get runs`, the API and Temporal Web agree. */
 
@@ -36,6 +36,7 @@ export interface RunFilter {
   status?: RunState;
   trigger?: Trigger;
   requester?: string;
+  schedule?: string;
 }
 
 export interface RunSummary {
@@ -46,6 +47,8 @@ export interface RunSummary {
   status: RunState;
   trigger?: string;
   requester?: string;
+  /** The schedule that started it. */
+  schedule?: string;
   clusters: string[];
   startTime: string;
   closeTime?: string;
@@ -72,6 +75,7 @@ export function runQuery(filter: RunFilter): string {
   equal('OpsCluster', filter.cluster);
   equal('OpsTrigger', filter.trigger);
   equal('OpsRequester', filter.requester);
+  equal('OpsSchedule', filter.schedule);
   if (filter.status) equal('ExecutionStatus', EXECUTION_STATUS[filter.status]);
   return clauses.join(' AND ');
 }
@@ -101,6 +105,7 @@ export function runSummary(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typ
     status: STATE_OF_STATUS[info.status.name] ?? 'running',
     trigger: attrs.get(OpsTrigger),
     requester: attrs.get(OpsRequester),
+    ...(attrs.get(OpsSchedule) ? { schedule: attrs.get(OpsSchedule) } : {}),
     clusters: attrs.get(OpsCluster) ?? [],
     startTime: info.startTime.toISOString(),
     ...(closeTime ? { closeTime, durationMs: (info.closeTime as Date).getTime() - info.startTime.getTime() } : {}),

@@ -1,10 +1,10 @@
-import { WorkflowNotFoundError, type QueryDefinition } from '@temporalio/common';
+import { WorkflowNotFoundError, type QueryDefinition, type SearchAttributePair } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { PipelineRunInput, PipelineRunResult, RunOrigin, RunStatus, TaskRunInput, TaskRunResult } from '../model/run';
 import { CONTROL_TASK_QUEUE, clusterTaskQueue, newRunId } from '../model/naming';
 import type { pipelineRun, taskRun } from '../workflows';
-import { OpsCluster, OpsPipeline, OpsRequester, OpsStatus, OpsTask, OpsTrigger } from '../workflows/search-attributes';
+import { OpsCluster, OpsPipeline, OpsRequester, OpsSchedule, OpsStatus, OpsTask, OpsTrigger } from '../workflows/search-attributes';
 import { pipelineProgressQuery, taskProgressQuery, type PipelineProgress, type TaskProgress } from '../workflows/progress';
 import { PIPELINE_RUN_FAILED, resultInFailure, TASK_RUN_FAILED } from '../workflows/run-failure';
 
@@ -25,46 +25,60 @@ export interface StartOptions {
   idempotent?: boolean;
 }
 
+/** How a run starts, whether now or each time a schedule fires: its workflow, queue, search attributes and summary. */
+export interface RunStart {
+  workflowType: 'pipelineRun' | 'taskRun';
+  taskQueue: string;
+  typedSearchAttributes: SearchAttributePair[];
+  memo: { summary: string };
+  staticSummary: string;
+}
+
+export function pipelineRunStart(input: PipelineRunInput, schedule?: string): RunStart {
+  const clusters = [...new Set([...input.pipeline.spec.stages, ...input.pipeline.spec.finally].map((s) => s.cluster))];
+  const name = input.pipeline.metadata.name;
+  return {
+    workflowType: 'pipelineRun',
+    taskQueue: CONTROL_TASK_QUEUE,
+    typedSearchAttributes: [{ key: OpsPipeline, value: name }, { key: OpsCluster, value: clusters }, ...originAttributes(input.origin, schedule)],
+    memo: { summary: `pipeline ${name}: ${input.pipeline.spec.stages.map((s) => s.name).join(' → ')}` },
+    staticSummary: `pipeline ${name}`,
+  };
+}
+
+export function taskRunStart(input: TaskRunInput, schedule?: string): RunStart {
+  const summary = `task ${input.task.name} on ${input.nodes ? 'nodes of the cluster' : `${input.hosts.length} host(s)`}`;
+  return {
+    workflowType: 'taskRun',
+    taskQueue: clusterTaskQueue(input.cluster),
+    typedSearchAttributes: [{ key: OpsTask, value: input.task.name }, { key: OpsCluster, value: [input.cluster] }, ...originAttributes(input.origin, schedule)],
+    memo: { summary },
+    staticSummary: summary,
+  };
+}
+
+function originAttributes(origin: RunOrigin, schedule: string | undefined): SearchAttributePair[] {
+  return [
+    { key: OpsTrigger, value: origin.trigger },
+    { key: OpsRequester, value: origin.requester },
+    { key: OpsStatus, value: 'running' },
+    ...(schedule ? [{ key: OpsSchedule, value: schedule }] : []),
+  ];
+}
+
 /** Starts a pipeline run on the control queue; the id gets a fresh suffix if it is taken. */
 export async function startPipelineRun(client: Client, input: PipelineRunInput, options: StartOptions = {}): Promise<StartedRun> {
-  const clusters = [...new Set([...input.pipeline.spec.stages, ...input.pipeline.spec.finally].map((s) => s.cluster))];
+  const { workflowType, ...start } = pipelineRunStart(input);
   return startRun('pipeline', input.runId, input.pipeline.metadata.name, options, (id, reuse) =>
-    client.workflow.start<typeof pipelineRun>('pipelineRun', {
-      workflowId: id,
-      ...reuse,
-      taskQueue: CONTROL_TASK_QUEUE,
-      args: [{ ...input, runId: id }],
-      typedSearchAttributes: [
-        { key: OpsPipeline, value: input.pipeline.metadata.name },
-        { key: OpsCluster, value: clusters },
-        { key: OpsTrigger, value: input.origin.trigger },
-        { key: OpsRequester, value: input.origin.requester },
-        { key: OpsStatus, value: 'running' },
-      ],
-      memo: { summary: `pipeline ${input.pipeline.metadata.name}: ${input.pipeline.spec.stages.map((s) => s.name).join(' → ')}` },
-      staticSummary: `pipeline ${input.pipeline.metadata.name}`,
-    }),
+    client.workflow.start<typeof pipelineRun>(workflowType, { workflowId: id, ...reuse, ...start, args: [{ ...input, runId: id }] }),
   );
 }
 
 /** Starts a task run straight on its cluster's queue. */
 export async function startTaskRun(client: Client, input: TaskRunInput, options: StartOptions = {}): Promise<StartedRun> {
+  const { workflowType, ...start } = taskRunStart(input);
   return startRun('task', input.runId, input.task.name, options, (id, reuse) =>
-    client.workflow.start<typeof taskRun>('taskRun', {
-      workflowId: id,
-      ...reuse,
-      taskQueue: clusterTaskQueue(input.cluster),
-      args: [{ ...input, runId: id }],
-      typedSearchAttributes: [
-        { key: OpsTask, value: input.task.name },
-        { key: OpsCluster, value: [input.cluster] },
-        { key: OpsTrigger, value: input.origin.trigger },
-        { key: OpsRequester, value: input.origin.requester },
-        { key: OpsStatus, value: 'running' },
-      ],
-      memo: { summary: `task ${input.task.name} on ${input.hosts.length} host(s)` },
-      staticSummary: `task ${input.task.name} on ${input.hosts.length} host(s)`,
-    }),
+    client.workflow.start<typeof taskRun>(workflowType, { workflowId: id, ...reuse, ...start, args: [{ ...input, runId: id }] }),
   );
 }
 
@@ -106,7 +120,9 @@ export async function runInput(client: Client, runId: string): Promise<RunInput>
   const started = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
   const type = started?.workflowType?.name;
   if (!started || (type !== 'pipelineRun' && type !== 'taskRun')) throw new WorkflowNotFoundError(`${runId} is not a pipeline or task run`, runId, undefined);
-  const [input] = await decodeArrayFromPayloads(loadedDataConverter, started.input?.payloads);
+  const [decoded] = await decodeArrayFromPayloads(loadedDataConverter, started.input?.payloads);
+  // A run started on its own (not a pipeline's task) is named by its workflow id, as the workflow does.
+  const input = started.parentWorkflowExecution ? decoded : { ...(decoded as object), runId };
   return type === 'pipelineRun' ? { kind: 'pipeline', input: input as PipelineRunInput } : { kind: 'task', input: input as TaskRunInput };
 }
 

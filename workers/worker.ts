@@ -60,9 +60,9 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
   let logs: LogPublisher = noLogs;
   let pool: SshPool | undefined;
   let kube: KubeExecutor | undefined;
-  let events: EventPublisher = noEvents;
+  // Approval events (control) and heartbeats and inspections (cluster) go to this process's NATS.
+  const events: EventPublisher = config.natsUrl === 'off' ? noEvents : await NatsEventPublisher.connect(config.natsUrl, identity, config.eventLimits);
   if (plan.control) {
-    events = config.natsUrl === 'off' ? noEvents : await NatsEventPublisher.connect(config.natsUrl, identity);
     workers.push(await Worker.create({ ...common, taskQueue: CONTROL_TASK_QUEUE, activities: createControlActivities({ events }) }));
   }
   if (plan.cluster) {
@@ -79,7 +79,7 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
       await Worker.create({
         ...common,
         taskQueue: clusterTaskQueue(plan.cluster),
-        activities: createActivities({ hosts: new HostConnector(pool, kube.nodes), logs, identity, clusters: kube.clusters }),
+        activities: createActivities({ hosts: new HostConnector(pool, kube.nodes), logs, identity, clusters: kube.clusters, events }),
         maxConcurrentActivityTaskExecutions: maxActivities,
         // A fan-out schedules hundreds of steps at once; idle long polls cost next to nothing.
         maxConcurrentActivityTaskPolls: Math.min(maxActivities, 100),

@@ -20,7 +20,9 @@ import { OpsStatus, OpsTask } from './search-attributes';
 import { PIPELINE_RUN_FAILED, resultInFailure, TASK_RUN_FAILED } from './run-failure';
 
 /** Walks the stages in order; each task of a stage is a taskRun child on the stage cluster's queue. */
-export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunResult> {
+export async function pipelineRun(given: PipelineRunInput): Promise<PipelineRunResult> {
+  // A schedule starts each run from the same input under a new workflow id: that id is the run's.
+  const input: PipelineRunInput = { ...given, runId: workflowInfo().workflowId };
   const { spec } = input.pipeline;
   const progress: PipelineProgress = {
     status: 'running',

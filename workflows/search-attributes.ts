@@ -7,8 +7,10 @@ export const OpsCluster = defineSearchAttributeKey('OpsCluster', SearchAttribute
 export const OpsTrigger = defineSearchAttributeKey('OpsTrigger', SearchAttributeType.KEYWORD);
 export const OpsRequester = defineSearchAttributeKey('OpsRequester', SearchAttributeType.KEYWORD);
 export const OpsStatus = defineSearchAttributeKey('OpsStatus', SearchAttributeType.KEYWORD);
+/** The schedule that started a run: a user schedule's name, `heartbeat-<cluster>` or `inspection-<name>`. */
+export const OpsSchedule = defineSearchAttributeKey('OpsSchedule', SearchAttributeType.KEYWORD);
 
-export const OPS_SEARCH_ATTRIBUTES = [OpsPipeline, OpsTask, OpsCluster, OpsTrigger, OpsRequester, OpsStatus];
+export const OPS_SEARCH_ATTRIBUTES = [OpsPipeline, OpsTask, OpsCluster, OpsTrigger, OpsRequester, OpsStatus, OpsSchedule];
 
 /** OpsStatus while a pipeline run waits for a person's decision (otherwise a RunStatus). */
 export const AWAITING_APPROVAL = 'awaitingApproval';

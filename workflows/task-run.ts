@@ -31,7 +31,9 @@ const FAILED: ReadonlyArray<HostResult['status']> = ['failed', 'unreachable', 'a
 /** Fans a task out over its hosts: rolling batches, concurrency, failure budget. */
 export async function taskRun(given: TaskRunInput): Promise<TaskRunResult> {
   await announceTaskRunStarted(given);
-  const { input, problem } = await withNodeTargets(given);
+  // A schedule starts each run from the same input under a new workflow id: a run of its own is named by it.
+  const own = workflowInfo().parent ? given : { ...given, runId: workflowInfo().workflowId };
+  const { input, problem } = await withNodeTargets(own);
   const tracker = new HostTracker(input);
   setHandler(taskProgressQuery, () => tracker.progress());
   if (problem) throw runFailed(tracker.finish('failed', problem));

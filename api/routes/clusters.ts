@@ -6,18 +6,22 @@ import { parseSelector } from '../../model/selector';
 import type { Resource } from '../../model/resources';
 import { clusterWorkerStatus } from '../../workers/cluster-workers';
 import type { DefinitionStore } from '../store/definitions';
+import type { FleetStatus } from '../fleet-status';
 import { requireRole } from '../auth';
 import { HttpError, parseRequest } from '../errors';
 import { listSelectorQuery } from '../schemas';
 
 /**
  * GET /api/v1/clusters[/NAME]: the Cluster definitions with a `status` Ops does not store: whether
- * a worker polls the cluster's task queue, with the workers' identities and versions. The other
- * methods are the generic definition routes.
+ * a worker polls the cluster's task queue, with the workers' identities and versions, and the
+ * cluster's last heartbeat. The other methods are the generic definition routes.
  */
-export function clusterRoutes(definitions: DefinitionStore, temporal: Client): Router {
+export function clusterRoutes(definitions: DefinitionStore, temporal: Client, fleet: FleetStatus): Router {
   const router = Router();
-  const withStatus = async (cluster: Resource) => ({ ...cluster, status: await clusterWorkerStatus(temporal, cluster.metadata.name) });
+  const withStatus = async (cluster: Resource) => {
+    const heartbeat = fleet.cluster(cluster.metadata.name);
+    return { ...cluster, status: { ...(await clusterWorkerStatus(temporal, cluster.metadata.name)), ...(heartbeat ? { heartbeat } : {}) } };
+  };
   router.get('/clusters', requireRole('viewer'), async (req, res) => {
     const { labelSelector } = parseRequest(listSelectorQuery, req.query, 'query');
     const selector = labelSelector ? parseSelector(labelSelector) : [];

@@ -3,32 +3,50 @@ import { API_VERSION } from '../../model/meta';
 import { KIND_PLURALS, KINDS, validateResource, type Kind, type Resource } from '../../model/resources';
 import { parseSelector } from '../../model/selector';
 import type { Issue } from '../../model/errors';
+import { referenceIssues } from '../../model/references';
 import type { DefinitionStore } from '../store/definitions';
 import { requireRole } from '../auth';
 import { audited } from '../audit';
 import { HttpError, parseRequest } from '../errors';
 import { listSelectorQuery } from '../schemas';
 
-/** /api/v1/{hosts,clusters,tasks,pipelines}: create-or-replace, get, list by labels, delete. */
-export function definitionRoutes(definitions: DefinitionStore): Router {
+export interface DefinitionRouteOptions {
+  /** What the server knows of a definition beyond itself (a host's last heartbeat, a schedule's next runs), as `status`. */
+  status: Partial<Record<Kind, (resource: Resource) => Promise<unknown>>>;
+  /** Called after every change, before the answer: brings schedules, streams and hooks in step. */
+  changed(): Promise<void>;
+}
+
+/** /api/v1/{hosts,clusters,tasks,pipelines,schedules,inspections,eventhooks}: create-or-replace, get, list by labels, delete. */
+export function definitionRoutes(definitions: DefinitionStore, options: DefinitionRouteOptions): Router {
   const router = Router();
   for (const kind of KINDS) {
     const base = `/${KIND_PLURALS[kind]}`;
+    const status = options.status[kind];
+    const withStatus = async (r: Resource) => (status ? { ...r, status: await status(r) } : r);
     router.get(base, requireRole('viewer'), async (req, res) => {
       const { labelSelector } = parseRequest(listSelectorQuery, req.query, 'query');
       const items = await definitions.list(kind, labelSelector ? parseSelector(labelSelector) : []);
-      res.json({ apiVersion: API_VERSION, kind: `${kind}List`, items });
+      res.json({ apiVersion: API_VERSION, kind: `${kind}List`, items: await Promise.all(items.map(withStatus)) });
     });
     router.get(`${base}/:name`, requireRole('viewer'), async (req, res) => {
-      res.json(await found(definitions.get(kind, String(req.params.name)), kind, String(req.params.name)));
+      res.json(await withStatus(await found(definitions.get(kind, String(req.params.name)), kind, String(req.params.name))));
     });
     router.put(`${base}/:name`, audited((p) => [`apply ${kind}/${p.name}`, `${kind}/${p.name}`]), requireRole('admin'), async (req, res) => {
       const resource = validated(kind, String(req.params.name), req.body);
+      // What it names must exist now (a schedule's pipeline, a hook's task); later deletions are the reconciler's to report.
+      const catalog = await definitions.catalog();
+      catalog.add(resource);
+      const issues = referenceIssues(catalog, resource);
+      if (issues.length) throw new HttpError(422, `invalid ${kind}/${resource.metadata.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
       const { resource: stored, outcome } = await definitions.put(resource);
+      if (outcome !== 'unchanged') await options.changed();
       res.set('Ops-Outcome', outcome).status(outcome === 'created' ? 201 : 200).json(stored);
     });
     router.delete(`${base}/:name`, audited((p) => [`delete ${kind}/${p.name}`, `${kind}/${p.name}`]), requireRole('admin'), async (req, res) => {
-      res.json(await found(definitions.delete(kind, String(req.params.name)), kind, String(req.params.name)));
+      const deleted = await found(definitions.delete(kind, String(req.params.name)), kind, String(req.params.name));
+      await options.changed();
+      res.json(deleted);
     });
   }
   return router;

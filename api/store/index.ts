@@ -4,6 +4,7 @@ import { DefinitionStore } from './definitions';
 import { TokenStore } from './tokens';
 import { AuditLog } from './audit';
 import { IdempotencyKeys } from './idempotency';
+import { ParkedEvents } from './parked-events';
 
 /** Everything the control plane keeps in PostgreSQL (or PGlite), behind one handle. */
 export interface Store {
@@ -12,6 +13,7 @@ export interface Store {
   tokens: TokenStore;
   audit: AuditLog;
   idempotency: IdempotencyKeys;
+  parkedEvents: ParkedEvents;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function openStore(location: StoreLocation, log: (message: string) 
     tokens: new TokenStore(db),
     audit,
     idempotency: new IdempotencyKeys(db),
+    parkedEvents: new ParkedEvents(db),
     async close() {
       await audit.flush();
       await db.close();

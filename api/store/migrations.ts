@@ -63,6 +63,23 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'events EventHooks could not deliver',
+    statements: [
+      `CREATE TABLE parked_events (
+        id bigserial PRIMARY KEY,
+        hook text NOT NULL,
+        event_id text NOT NULL,
+        subject text NOT NULL,
+        event jsonb NOT NULL,
+        attempts integer NOT NULL,
+        error text NOT NULL,
+        parked_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (hook, event_id)
+      )`,
+    ],
+  },
 ];
 
 /** Any fixed number: every Ops server takes this lock so two starting at once migrate one after the other. */

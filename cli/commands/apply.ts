@@ -5,7 +5,8 @@ import { collect } from '../context';
 import { encode, requireServer } from '../api-client';
 import { CliError, ExitCode } from '../exit-codes';
 
-const APPLY_ORDER: Kind[] = ['Cluster', 'Host', 'Task', 'Pipeline'];
+// What a definition names is applied before it: the server checks those references.
+const APPLY_ORDER: Kind[] = ['Cluster', 'Host', 'Task', 'Pipeline', 'Inspection', 'Schedule', 'EventHook'];
 const WORD: Record<string, string> = { created: 'created', updated: 'configured', unchanged: 'unchanged' };
 
 export function applyCommands(program: Command): void {
@@ -36,12 +37,12 @@ export function applyCommands(program: Command): void {
 
   program
     .command('delete')
-    .description('delete a definition from the Ops server: ops delete host|cluster|task|pipeline NAME')
+    .description('delete a definition from the Ops server: ops delete host|cluster|task|pipeline|schedule|inspection|eventhook NAME')
     .argument('<kind>')
     .argument('<name>')
     .action(async (kindName: string, name: string, _opts: unknown, command: Command) => {
       const kind = kindFromPlural(kindName);
-      if (!kind) throw new CliError(`unknown kind "${kindName}": use host, cluster, task or pipeline`, ExitCode.usage);
+      if (!kind) throw new CliError(`unknown kind "${kindName}": use host, cluster, task, pipeline, schedule, inspection or eventhook`, ExitCode.usage);
       await requireServer(command).request('DELETE', `/api/v1/${KIND_PLURALS[kind]}/${encode(name)}`);
       console.log(`${kind.toLowerCase()}/${name} deleted`);
     });

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { API_VERSION } from '../../model/meta';
-import { KIND_PLURALS, kindFromPlural, type Kind, type Resource } from '../../model/resources';
+import { KIND_PLURALS, kindFromPlural, type Resource } from '../../model/resources';
 import type { RunSummary } from '../../workers/run-list';
 import type { HostResult } from '../../model/run';
 import type { RunTree } from '../../workers/runs';
 import type { PendingApproval } from '../../workers/approvals';
 import { describeApprovers, describeWait, type ApprovalState } from '../../model/approval';
-import type { ClusterWorkerStatus } from '../../workers/cluster-workers';
 import { encode, requireServer } from '../api-client';
 import { CliError, ExitCode } from '../exit-codes';
 import { age, duration, listFormat, printData, printTable, type ListFormat } from '../output';
+import { COLUMNS } from '../columns';
 
 interface GetOptions {
   output?: string;
@@ -20,6 +20,7 @@ interface GetOptions {
   status?: string;
   trigger?: string;
   requester?: string;
+  schedule?: string;
   limit: string;
   pageToken?: string;
 }
@@ -27,8 +28,8 @@ interface GetOptions {
 export function getCommand(program: Command): void {
   program
     .command('get')
-    .description('show definitions, runs or waiting approvals from the Ops server: ops get hosts|clusters|tasks|pipelines|runs|approvals [NAME]')
-    .argument('<kind>', 'hosts, clusters, tasks, pipelines, runs or approvals')
+    .description('show definitions, runs or waiting approvals from the Ops server: ops get hosts|clusters|tasks|pipelines|schedules|inspections|eventhooks|runs|approvals [NAME]')
+    .argument('<kind>', 'hosts, clusters, tasks, pipelines, schedules, inspections, eventhooks, runs or approvals')
     .argument('[name]', 'one of them')
     .option('-o, --output <format>', 'wide, json or yaml')
     .option('-l, --selector <labels>', 'definitions whose labels match, e.g. env=prod,role!=db')
@@ -38,6 +39,7 @@ export function getCommand(program: Command): void {
     .option('--status <status>', 'runs: running, succeeded, failed, cancelled, terminated or timedOut')
     .option('--trigger <trigger>', 'runs: cli, api, schedule or event')
     .option('--requester <name>', 'runs: started by this token or user')
+    .option('--schedule <name>', 'runs: started by this schedule')
     .option('--limit <n>', 'runs and approvals: at most this many runs', '50')
     .option('--page-token <token>', 'runs: the next page, from the previous listing')
     .action(async (kindName: string, name: string | undefined, opts: GetOptions, command: Command) => {
@@ -47,7 +49,7 @@ export function getCommand(program: Command): void {
       if (/^(runs?|pipelineruns|taskruns)$/i.test(kindName)) {
         if (name) return showRun(await api.get(`/api/v1/runs/${encode(name)}`), format);
         const query = new URLSearchParams({ limit: opts.limit });
-        for (const key of ['pipeline', 'task', 'cluster', 'status', 'trigger', 'requester', 'pageToken'] as const) if (opts[key]) query.set(key, opts[key] as string);
+        for (const key of ['pipeline', 'task', 'cluster', 'status', 'trigger', 'requester', 'schedule', 'pageToken'] as const) if (opts[key]) query.set(key, opts[key] as string);
         const page = await api.get<{ items: Array<RunSummary & { temporalWeb: string }>; nextPageToken?: string }>(`/api/v1/runs?${query}`);
         if (format === 'json' || format === 'yaml') return printData(format, page);
         printTable(
@@ -58,7 +60,7 @@ export function getCommand(program: Command): void {
         return;
       }
       const kind = kindFromPlural(kindName);
-      if (!kind) throw new CliError(`unknown kind "${kindName}": use hosts, clusters, tasks, pipelines, runs or approvals`, ExitCode.usage);
+      if (!kind) throw new CliError(`unknown kind "${kindName}": use hosts, clusters, tasks, pipelines, schedules, inspections, eventhooks, runs or approvals`, ExitCode.usage);
       const path = `/api/v1/${KIND_PLURALS[kind]}`;
       const items = name ? [await api.get<Resource>(`${path}/${encode(name)}`)] : (await api.get<{ items: Resource[] }>(`${path}${opts.selector ? `?labelSelector=${encode(opts.selector)}` : ''}`)).items;
       if (format === 'json' || format === 'yaml') return printData(format, name ? items[0] : { apiVersion: API_VERSION, kind: `${kind}List`, items });
@@ -66,48 +68,6 @@ export function getCommand(program: Command): void {
       printTable(header, items.map((r) => row(r as never)));
     });
 }
-
-type Columns = (wide: boolean) => { header: string[]; row: (r: Resource) => string[] };
-
-const labelsOf = (r: Resource) => Object.entries(r.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-
-const COLUMNS: Record<Kind, Columns> = {
-  Host: (wide) => ({
-    header: ['NAME', 'ADDRESS', 'CLUSTER', 'LABELS', ...(wide ? ['PORT', 'USER', 'CREDENTIAL', 'VERSION'] : [])],
-    row: (r) => {
-      const s = (r as Extract<Resource, { kind: 'Host' }>).spec;
-      return [r.metadata.name, s.address, s.cluster, labelsOf(r), ...(wide ? [String(s.port), s.username ?? '', s.credentialRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
-    },
-  }),
-  Cluster: (wide) => ({
-    header: ['NAME', 'WORKERS', 'DESCRIPTION', 'LABELS', ...(wide ? ['WORKER IDENTITIES', 'WORKER VERSIONS', 'KUBECONFIG', 'VERSION'] : [])],
-    row: (r) => {
-      const s = (r as Extract<Resource, { kind: 'Cluster' }>).spec;
-      // The server adds the task queue's pollers as status (api/routes/clusters.ts).
-      const status = (r as { status?: ClusterWorkerStatus }).status;
-      const workers = !status ? '?' : status.online ? String(status.workers.length) : status.workers.length ? `${status.workers.length} (not polling)` : 'none';
-      const identities = (status?.workers ?? []).map((w) => w.identity).join(',');
-      const versions = [...new Set((status?.workers ?? []).flatMap((w) => (w.version ? [w.version] : [])))].join(',');
-      return [r.metadata.name, workers, s.description ?? '', labelsOf(r), ...(wide ? [identities, versions, s.kubeconfigRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
-    },
-  }),
-  Task: (wide) => ({
-    header: ['NAME', 'STEPS', 'TARGETS', 'VARIABLES', ...(wide ? ['DESCRIPTION', 'VERSION'] : [])],
-    row: (r) => {
-      const s = (r as Extract<Resource, { kind: 'Task' }>).spec;
-      const t = s.targets;
-      const targets = !t ? '' : t.all ? 'all' : t.hosts ? t.hosts.join(',') : typeof t.selector === 'string' ? t.selector : JSON.stringify(t.selector);
-      return [r.metadata.name, String(s.steps.length), targets, s.variables.map((v) => v.name).join(','), ...(wide ? [s.description ?? '', r.metadata.resourceVersion ?? ''] : [])];
-    },
-  }),
-  Pipeline: (wide) => ({
-    header: ['NAME', 'STAGES', 'VARIABLES', ...(wide ? ['FINALLY', 'VERSION'] : [])],
-    row: (r) => {
-      const s = (r as Extract<Resource, { kind: 'Pipeline' }>).spec;
-      return [r.metadata.name, s.stages.map((x) => x.name).join(' → '), s.variables.map((v) => v.name).join(','), ...(wide ? [s.finally.map((x) => x.name).join(','), r.metadata.resourceVersion ?? ''] : [])];
-    },
-  }),
-};
 
 interface RunDetail extends RunSummary {
   temporalWeb: string;

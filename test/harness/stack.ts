@@ -43,10 +43,15 @@ export interface WorkerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startStack(fleetOptions: FleetOptions = { count: 3 }): Promise<TestStack> {
+export interface StackOptions {
+  /** Extra nats-server configuration, e.g. a JetStream domain and leafnodes to make it a hub (harness/nats-link.ts). */
+  natsConfig?: string;
+}
+
+export async function startStack(fleetOptions: FleetOptions = { count: 3 }, options: StackOptions = {}): Promise<TestStack> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const dir = mkdtempSync(join(tmpdir(), 'ops-stack-'));
-  const [temporal, nats, fleet] = await Promise.all([startTemporal(), startNats(), startFleet(fleetOptions)]);
+  const [temporal, nats, fleet] = await Promise.all([startTemporal(), startNats({ extraConfig: options.natsConfig }), startFleet(fleetOptions)]);
   const credentialsFile = join(dir, 'credentials.yaml');
   writeFileSync(credentialsFile, `default: fleet\ncredentials:\n  fleet:\n    username: ${fleet.user}\n    privateKeyFile: ${fleet.clientKeyPath}\n  fleet-password:\n    username: ${fleet.user}\n    passwordFile: ${join(dir, 'fleet-password')}\n  wrong-password:\n    username: ${fleet.user}\n    passwordFile: ${join(dir, 'wrong-password')}\n`);
   writeFileSync(join(dir, 'wrong-password'), 'not-the-password', { mode: 0o600 });

@@ -3,7 +3,7 @@
 import { connect } from 'nats';
 import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
 import { startOpsServer, type OpsServer } from '../harness/server';
-import { APPROVALS_STREAM, approvalSubject } from '../../model/naming';
+import { EVENTS_STREAM, approvalSubject } from '../../model/naming';
 
 let stack: TestStack;
 let server: OpsServer;
@@ -133,9 +133,9 @@ test('an allowed token approves and the run completes; a token without the role 
   const nc = await connect({ servers: stack.nats.url });
   try {
     const jsm = await nc.jetstreamManager();
-    const event = (await jsm.streams.getMessage(APPROVALS_STREAM, { last_by_subj: approvalSubject(runId, 'pending') })).json<any>();
+    const event = (await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: approvalSubject(runId, 'pending') })).json<any>();
     expect(event).toMatchObject({ specversion: '1.0', type: 'dev.ops.approval.pending', id: `${runId}/approve/pending`, datacontenttype: 'application/json', data: { runId, pipeline: 'guarded', stage: 'approve', message: 'Upgrade to kubelet-1.30?', approvers: { roles: ['approver'] } } });
-    const decided = (await jsm.streams.getMessage(APPROVALS_STREAM, { last_by_subj: approvalSubject(runId, 'decided') })).json<any>();
+    const decided = (await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: approvalSubject(runId, 'decided') })).json<any>();
     expect(decided.data).toMatchObject({ status: 'approved', reason: 'approved by alice: "go ahead"' });
   } finally {
     await nc.close();

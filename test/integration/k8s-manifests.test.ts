@@ -50,6 +50,7 @@ function collection(o: K8sObject, namespace: string): string {
     ConfigMap: ['/api/v1/configmaps', true],
     Service: ['/api/v1/services', true],
     Deployment: ['/apis/apps/v1/deployments', true],
+    StatefulSet: ['/apis/apps/v1/statefulsets', true],
     PodDisruptionBudget: ['/apis/policy/v1/poddisruptionbudgets', true],
     Role: ['/apis/rbac.authorization.k8s.io/v1/roles', true],
     RoleBinding: ['/apis/rbac.authorization.k8s.io/v1/rolebindings', true],

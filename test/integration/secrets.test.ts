@@ -6,7 +6,7 @@ import { connect } from 'nats';
 import { temporal } from '@temporalio/proto';
 import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
 import { startOpsServer, type OpsServer } from '../harness/server';
-import { APPROVALS_STREAM, approvalSubject } from '../../model/naming';
+import { EVENTS_STREAM, approvalSubject } from '../../model/naming';
 import { readLogs } from '../../api/logs';
 import { runInput } from '../../workers/runs';
 import type { PipelineRunInput } from '../../model/run';
@@ -163,7 +163,7 @@ test('a run with a secret: no secret in history, logs, events, API answers or CL
   const nc = await connect({ servers: stack.nats.url });
   try {
     const jsm = await nc.jetstreamManager();
-    for (const event of ['pending', 'decided'] as const) seen.push([`event ${event}`, (await jsm.streams.getMessage(APPROVALS_STREAM, { last_by_subj: approvalSubject(runId, event) })).string()]);
+    for (const event of ['pending', 'decided'] as const) seen.push([`event ${event}`, (await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: approvalSubject(runId, event) })).string()]);
     for await (const chunk of readLogs(nc, runId, { follow: false })) seen.push(['log chunk', chunk.text]);
   } finally {
     await nc.close();

@@ -142,7 +142,7 @@ spec:
 
   it('refuses an unknown kind and lists the known ones', () => {
     expect(messages(`${HOST('h')}---\n${HOST('x').replace('kind: Host', 'kind: Deployment')}`)).toEqual([
-      'defs.yaml:7: Deployment/x: kind: must be one of Host, Cluster, Task, Pipeline (got "Deployment")',
+      'defs.yaml:7: Deployment/x: kind: must be one of Host, Cluster, Task, Pipeline, Schedule, Inspection, EventHook (got "Deployment")',
     ]);
   });
 

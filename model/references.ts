@@ -1,0 +1,65 @@
+/**
+ * Checks that need the other definitions: what a Schedule, Inspection or EventHook names must
+ * exist, and a Schedule's runs must be plannable. The API refuses a definition that fails them
+ * (422), and `ops validate` reports them.
+ */
+import type { Catalog } from './catalog';
+import { ValidationError, type Issue } from './errors';
+import type { EventHook } from './event-hook';
+import type { Inspection } from './inspection';
+import { planPipelineRun, planTaskRun, selectHosts } from './plan';
+import type { Resource } from './resources';
+import type { PipelineRunInput, TaskRunInput } from './run';
+import type { Schedule } from './schedule';
+
+/** The input every run of the schedule starts from, planned like a run started now; secrets cannot be stored. */
+export function planScheduledRun(catalog: Catalog, schedule: Schedule): PipelineRunInput | TaskRunInput {
+  const { name } = schedule.metadata;
+  const { spec } = schedule;
+  const request = { variables: spec.variables, origin: { trigger: 'schedule' as const, requester: `schedule:${name}` }, runId: name };
+  const input = spec.pipeline ? planPipelineRun(catalog, spec.pipeline, request) : planTaskRun(catalog, spec.task as string, { ...request, cluster: spec.cluster });
+  const stored = input.secretNames.filter((n) => n in spec.variables);
+  if (stored.length) {
+    throw new ValidationError([{ document: `Schedule/${name}`, path: 'spec.variables', message: `${stored.join(', ')}: secret variables cannot be given by a schedule (it would keep them in clear)` }]);
+  }
+  return input;
+}
+
+export function referenceIssues(catalog: Catalog, resource: Resource): Issue[] {
+  switch (resource.kind) {
+    case 'Schedule':
+      return issuesOf(() => planScheduledRun(catalog, resource));
+    case 'Inspection':
+      return inspectionIssues(catalog, resource);
+    case 'EventHook':
+      return hookIssues(catalog, resource);
+    default:
+      return [];
+  }
+}
+
+function inspectionIssues(catalog: Catalog, inspection: Inspection): Issue[] {
+  const document = `Inspection/${inspection.metadata.name}`;
+  const { spec } = inspection;
+  if (!catalog.clusters.has(spec.cluster)) return [{ document, path: 'spec.cluster', message: `names Cluster "${spec.cluster}", which is not defined` }];
+  return spec.targets ? selectHosts(catalog, spec.targets, { document, path: 'spec.targets' }).issues : [];
+}
+
+function hookIssues(catalog: Catalog, hook: EventHook): Issue[] {
+  const document = `EventHook/${hook.metadata.name}`;
+  const run = hook.spec.run;
+  if (run?.pipeline && !catalog.pipelines.has(run.pipeline)) return [{ document, path: 'spec.run.pipeline', message: `names Pipeline "${run.pipeline}", which is not defined` }];
+  if (run?.task && !catalog.tasks.has(run.task)) return [{ document, path: 'spec.run.task', message: `names Task "${run.task}", which is not defined` }];
+  if (run?.cluster && !catalog.clusters.has(run.cluster)) return [{ document, path: 'spec.run.cluster', message: `names Cluster "${run.cluster}", which is not defined` }];
+  return [];
+}
+
+function issuesOf(plan: () => unknown): Issue[] {
+  try {
+    plan();
+    return [];
+  } catch (e) {
+    if (e instanceof ValidationError) return e.issues;
+    throw e;
+  }
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/**
+ * When periodic work runs (user schedules, inspections, heartbeats): a cron expression in a time
+ * zone, or a fixed interval. Both become the spec of a Temporal Schedule.
+ */
+
+const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/** "90s", "5m", "1h30m", "7d" → seconds; undefined when it is not such a duration. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  if (!m || text === '') return undefined;
+  const [d, h, min, s] = m.slice(1).map((x) => Number(x ?? 0));
+  return ((d * 24 + h) * 60 + min) * 60 + s;
+}
+
+/** A duration such as "5m" or "1h30m" (units d, h, m, s), at least `minSeconds`. */
+export function duration(minSeconds = 1) {
+  return z.string().refine((t) => (parseDuration(t) ?? 0) >= minSeconds, `must be a duration such as "90s", "5m" or "1h30m" (units d, h, m, s), at least ${minSeconds}s`);
+}
+
+const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+const CRON_FIELDS: Array<{ name: string; min: number; max: number; names?: string[] }> = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: MONTHS },
+  { name: 'day of week', min: 0, max: 7, names: DAYS },
+];
+
+/** Why a standard five-field cron expression (or a macro such as @daily) is wrong; undefined when it is right. */
+export function cronProblem(expression: string): string | undefined {
+  const text = expression.trim();
+  if (text.startsWith('@')) return CRON_MACROS.includes(text) ? undefined : `unknown macro ${text} (use one of ${CRON_MACROS.join(', ')})`;
+  const fields = text.split(/\s+/);
+  if (fields.length !== 5) return `needs 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
+  for (const [i, field] of fields.entries()) {
+    const spec = CRON_FIELDS[i];
+    for (const part of field.split(',')) {
+      const problem = cronPartProblem(part, spec);
+      if (problem) return `${spec.name} "${field}": ${problem}`;
+    }
+  }
+  return undefined;
+}
+
+function cronPartProblem(part: string, spec: (typeof CRON_FIELDS)[number]): string | undefined {
+  const [range, step, extra] = part.split('/');
+  if (extra !== undefined || (step !== undefined && !/^[1-9]\d*$/.test(step))) return `bad step in "${part}"`;
+  if (range === '*') return undefined;
+  const value = (v: string): number | undefined => {
+    const named = spec.names?.indexOf(v.toUpperCase()) ?? -1;
+    if (named >= 0) return named + spec.min;
+    return /^\d+$/.test(v) ? Number(v) : undefined;
+  };
+  const ends = range.split('-');
+  if (ends.length > 2) return `bad range "${range}"`;
+  const values = ends.map(value);
+  if (values.some((v) => v === undefined || v < spec.min || v > spec.max)) return `"${range}" is outside ${spec.min}-${spec.max}`;
+  if (values.length === 2 && (values[0] as number) > (values[1] as number)) return `range "${range}" runs backwards`;
+  return undefined;
+}
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `cron` (with `timezone`) or `every`, and optional `jitter`: spread starts at random over that much time. */
+export const timingFields = {
+  cron: z.string().optional().superRefine((c, ctx) => {
+    const problem = c === undefined ? undefined : cronProblem(c);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  every: duration(1).optional(),
+  /** IANA time zone of `cron` (default UTC). */
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as "Europe/Berlin" or "UTC"').optional(),
+  jitter: duration(1).optional(),
+};
+
+export interface Timing {
+  cron?: string;
+  every?: string;
+  timezone?: string;
+  jitter?: string;
+}
+
+/** Issues for a spec holding timingFields: exactly one of cron or every; a time zone only with cron. */
+export function timingIssues(t: Timing): Array<{ path: string[]; message: string }> {
+  const issues: Array<{ path: string[]; message: string }> = [];
+  if ((t.cron === undefined) === (t.every === undefined)) issues.push({ path: ['cron'], message: 'give exactly one of cron (e.g. "0 3 * * *") or every (e.g. "6h")' });
+  if (t.timezone !== undefined && t.every !== undefined) issues.push({ path: ['timezone'], message: 'a time zone applies to cron only' });
+  return issues;
+}
