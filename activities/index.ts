@@ -3,6 +3,7 @@ import { runFileStep } from './file-step';
 import { runKubectlStep } from './kube/kubectl-step';
 import { listNodeTargets, type NodeQuery } from './kube/nodes';
 import type { ActivityDeps, StepInput } from './step-input';
+import type { OpsEvent } from './events';
 import { reportClusterStatus, reportHostStatus, type ClusterStatusInput, type HostBatch } from './facts/status-activities';
 import { inspectCluster, inspectHosts, type ClusterInspection, type InspectionBatch } from './facts/inspection-activities';
 
@@ -12,7 +13,7 @@ export type { StepInput, ActivityDeps } from './step-input';
  * The activities a cluster worker registers. `connection: local` hosts go through the SSH ones;
  * Kubernetes nodes run the same step code through their step pods, under their own names so
  * Temporal Web tells them apart. Heartbeats and inspections measure hosts over the same pooled
- * connections and publish what they find as events.
+ * connections and publish what they find as events; task runs announce their status as events.
  */
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     clusterFacts: (input: ClusterStatusInput) => reportClusterStatus(deps, input),
     inspectHosts: (batch: InspectionBatch) => inspectHosts(deps, batch),
     inspectCluster: (input: ClusterInspection) => inspectCluster(deps, input),
+    publishEvent: (event: OpsEvent) => deps.events.publish(event),
   };
 }
 

@@ -354,14 +354,12 @@ async function analyse(d: AnalysisDeps): Promise<Record<string, unknown>> {
   const probe = (await d.ssh2Loop(true)).report.probe as NonNullable<LoopReport['probe']>;
   const phase = (p: { wallMs: number; sshdCpuSeconds: number; machineCpuSeconds: number }) => `${ms(p.wallMs)} (sshd side ${p.sshdCpuSeconds.toFixed(1)} CPU-s, machine ${p.machineCpuSeconds.toFixed(1)} CPU-s)`;
   say(`  remote wrapper (activities/remote-step.ts) vs plain exec, on open ssh2 connections:`);
-  const variant = (label: string, p: { wallMs: number; sshdCpuSeconds: number; machineCpuSeconds: number }, note = '') =>
-    say(`    ${d.n} hosts at once, ${`${label}:`.padEnd(26)} ${phase(p)}${note}`);
+  const variant = (label: string, p: { wallMs: number; sshdCpuSeconds: number; machineCpuSeconds: number }) => say(`    ${d.n} hosts at once, ${`${label}:`.padEnd(26)} ${phase(p)}`);
   variant('plain exec', probe.fanoutPlain);
   variant('product wrapper', probe.fanoutWrapper);
-  variant('wrapper, 10 ms polls', probe.fanoutWrapperFastPoll, probe.fastPollApplies ? '' : ' (the wrapper no longer has those polls)');
   variant('wrapper, empty steps dir', probe.fanoutWrapperEmptySteps);
-  say(`    one host, one at a time: plain ${ms(probe.singlePlainMs)}, wrapper ${ms(probe.singleWrapperMs)}, wrapper with 10 ms polls ${ms(probe.singleWrapperFastPollMs)}, wrapper with an empty ~/.ops/steps ${ms(probe.singleWrapperEmptyStepsMs)} (medians of ${probe.singleRuns})`);
-  say(`    (every fleet host logs in as the same user: their shared ~/.ops/steps held ${probe.stepDirs} step directories, which the wrapper scans on each step)`);
+  say(`    one host, one at a time: plain ${ms(probe.singlePlainMs)}, wrapper ${ms(probe.singleWrapperMs)}, wrapper with an empty ~/.ops/steps ${ms(probe.singleWrapperEmptyStepsMs)} (medians of ${probe.singleRuns})`);
+  say(`    (every fleet host logs in as the same user: their shared ~/.ops/steps held ${probe.stepDirs} step records, pruned of those older than a day once per connection)`);
 
   await d.startWorker();
   await d.warmUp();

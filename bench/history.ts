@@ -6,6 +6,7 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import type { TaskRunResult } from '../model/run';
 
 const EventType = temporal.api.enums.v1.EventType;
+const STEP_ACTIVITIES = new Set(['sshShell', 'sshFile', 'kubeShell', 'kubeFile', 'kubectl']);
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 export interface RunBreakdown {
@@ -49,15 +50,17 @@ export async function runBreakdown(client: Client, runId: string, spawnAt: numbe
   const scheduledTimes: number[] = [];
   const completedTimes: number[] = [];
   const intervals: Array<[number, number]> = [];
+  // Steps only: the run's status events are activities too, but not the fan-out's.
+  const isStep = (e: HistoryEvent | undefined) => STEP_ACTIVITIES.has(e?.activityTaskScheduledEventAttributes?.activityType?.name ?? '');
   for (const events of all) {
     const byId = new Map(events.map((e) => [Number(e.eventId), e]));
     for (const e of events) {
-      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) scheduledTimes.push(time(e));
+      if (isStep(e)) scheduledTimes.push(time(e));
       const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
       if (!done) continue;
       const scheduled = byId.get(Number(done.scheduledEventId));
       const start = byId.get(Number(done.startedEventId));
-      if (!scheduled || !start) continue;
+      if (!scheduled || !start || !isStep(scheduled)) continue;
       scheduleToStartMs.push(time(start) - time(scheduled));
       executionMs.push(time(e) - time(start));
       completedTimes.push(time(e));

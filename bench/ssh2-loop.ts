@@ -45,10 +45,9 @@ export interface ProbePhase {
 }
 
 export interface ProbeReport {
-  /** All hosts at once, on open connections: a plain exec of the command; the product's wrapper; the wrapper with 10 ms polls. */
+  /** All hosts at once, on open connections: a plain exec of the command; the product's wrapper. */
   fanoutPlain: ProbePhase;
   fanoutWrapper: ProbePhase;
-  fanoutWrapperFastPoll: ProbePhase;
   /** The product's wrapper with HOME pointing at a fresh directory, so its ~/.ops/steps starts empty. */
   fanoutWrapperEmptySteps: ProbePhase;
   /** Entries in the fleet user's ~/.ops/steps when the probe started (every fleet host shares that home). */
@@ -56,11 +55,8 @@ export interface ProbeReport {
   /** One host, one exec at a time, open connection: median latency of each. */
   singlePlainMs: number;
   singleWrapperMs: number;
-  singleWrapperFastPollMs: number;
   singleWrapperEmptyStepsMs: number;
   singleRuns: number;
-  /** Whether the product's wrapper still has the polls the fast-poll variant shortens. */
-  fastPollApplies: boolean;
 }
 
 interface Exec {
@@ -167,9 +163,6 @@ async function probeWrapper(clients: Client[], config: LoopConfig, check: (where
   const tag = `bench-${process.pid}-${Date.now()}`;
   let n = 0;
   const wrapped = () => wrapperCommand({ key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false });
-  // The same wrapper with its two polls (tail -s 0.1 for the step's end, sleep 0.2 while waiting) at 10 ms:
-  // what is left is the cost of the processes it starts.
-  const fastPoll = () => wrapped().replace(/tail -s 0\.1/g, 'tail -s 0.01').replace(/sleep 0\.2/g, 'sleep 0.01');
   const sshdRoots = () => (config.sshdNeedle ? pidsWithCommandLine('/usr/sbin/sshd', config.sshdNeedle) : []);
   const phase = async (run: () => Promise<void>): Promise<ProbePhase> => {
     const sshd0 = treeCpuTicks(sshdRoots());
@@ -182,21 +175,19 @@ async function probeWrapper(clients: Client[], config: LoopConfig, check: (where
   const fanout = (command: () => string, stdin?: string) =>
     phase(() => lanes(clients, config.concurrency, async (c, i) => check(`probe ${i}`, await exec(c, command(), stdin))));
 
-  // All fleet hosts log in as one user, so they share one ~/.ops/steps, which the wrapper scans
-  // (find … -mmin +1440) on every step: count it, and compare with an empty one.
+  // All fleet hosts log in as one user, so they share one ~/.ops/steps, where each step adds its
+  // records: count them, and compare with an empty one.
   const stepDirs = Number((await exec(clients[0], 'ls "$HOME/.ops/steps" 2>/dev/null | wc -l')).stdout.trim());
   const emptyHome = `/tmp/${tag}-home`;
   const emptySteps = () => `HOME=${emptyHome} ${wrapped()}`;
   const fanoutPlain = await fanout(() => config.command);
   const fanoutWrapper = await fanout(wrapped, config.command);
-  const fanoutWrapperFastPoll = await fanout(fastPoll, config.command);
   const fanoutWrapperEmptySteps = await fanout(emptySteps, config.command);
   await exec(clients[0], `rm -rf ${emptyHome}`);
 
   const singleRuns = 15;
   const plain: number[] = [];
   const wrapper: number[] = [];
-  const wrapperFast: number[] = [];
   const wrapperEmpty: number[] = [];
   const time = async (into: number[], command: string, stdin?: string) => {
     const t = performance.now();
@@ -206,24 +197,19 @@ async function probeWrapper(clients: Client[], config: LoopConfig, check: (where
   for (let i = 0; i < singleRuns; i += 1) {
     await time(plain, config.command);
     await time(wrapper, wrapped(), config.command);
-    await time(wrapperFast, fastPoll(), config.command);
     await time(wrapperEmpty, emptySteps(), config.command);
   }
   // The wrapper leaves a step directory per exec under ~/.ops/steps, as the product does; remove ours.
   await exec(clients[0], `rm -rf "$HOME/.ops/steps/${tag}"-* ${emptyHome}`);
-  const sample = wrapperCommand({ key: 'sample', timeoutSeconds: 600, sudo: false });
   return {
     fanoutPlain,
     fanoutWrapper,
-    fanoutWrapperFastPoll,
     fanoutWrapperEmptySteps,
     stepDirs,
     singlePlainMs: median(plain),
     singleWrapperMs: median(wrapper),
-    singleWrapperFastPollMs: median(wrapperFast),
     singleWrapperEmptyStepsMs: median(wrapperEmpty),
     singleRuns,
-    fastPollApplies: sample.includes('tail -s 0.1') && sample.includes('sleep 0.2'),
   };
 }
 

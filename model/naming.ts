@@ -61,6 +61,11 @@ export function clusterStatusSubject(cluster: string): string {
   return `ops.clusters.${cluster}.clusters.${cluster}.status`;
 }
 
+/** A task run's status on the cluster that runs it: `running` as it starts, then how it ended. */
+export function runStatusSubject(cluster: string, workflowId: string): string {
+  return `ops.clusters.${cluster}.runs.${subjectToken(workflowId)}.status`;
+}
+
 /** An inspection's verdict on one target: a host, or `cluster/<name>` for the cluster itself. */
 export function inspectionSubject(cluster: string, inspection: string, target: string): string {
   return `ops.clusters.${cluster}.inspections.${inspection}.${subjectToken(target)}`;

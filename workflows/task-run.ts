@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   executeChild,
   isCancellation,
   setCurrentDetails,
@@ -18,6 +19,7 @@ import { OpsStatus } from './search-attributes';
 import { TASK_RUN_FAILED } from './run-failure';
 import { announceTaskRunStarted } from './cluster-child';
 import { withNodeTargets } from './node-targets';
+import { announceRunStatus } from './run-events';
 
 /**
  * A batch larger than this is split over child workflows, so no single history nears Temporal's
@@ -28,11 +30,35 @@ export const HOSTS_PER_WORKFLOW = 250;
 
 const FAILED: ReadonlyArray<HostResult['status']> = ['failed', 'unreachable', 'authFailed', 'hostKeyRejected', 'timedOut'];
 
-/** Fans a task out over its hosts: rolling batches, concurrency, failure budget. */
+/** Fans a task out over its hosts: rolling batches, concurrency, failure budget; its status as events. */
 export async function taskRun(given: TaskRunInput): Promise<TaskRunResult> {
   await announceTaskRunStarted(given);
   // A schedule starts each run from the same input under a new workflow id: a run of its own is named by it.
   const own = workflowInfo().parent ? given : { ...given, runId: workflowInfo().workflowId };
+  // The end is announced after the start, so the last event of a run is how it ended.
+  const started = announceRunStatus(own, 'running');
+  try {
+    const result = await runTask(own);
+    await started;
+    await announceRunStatus(own, result.status, result);
+    return result;
+  } catch (err) {
+    const ended = endOf(err);
+    await CancellationScope.nonCancellable(async () => {
+      await started;
+      await announceRunStatus(own, ended.status, ended);
+    });
+    throw err;
+  }
+}
+
+function endOf(err: unknown): Pick<TaskRunResult, 'status' | 'reason' | 'hosts'> {
+  if (isCancellation(err)) return { status: 'cancelled', reason: 'cancelled', hosts: [] };
+  if (err instanceof ApplicationFailure && err.type === TASK_RUN_FAILED) return err.details?.[0] as TaskRunResult;
+  return { status: 'failed', reason: (err as Error).message, hosts: [] };
+}
+
+async function runTask(own: TaskRunInput): Promise<TaskRunResult> {
   const { input, problem } = await withNodeTargets(own);
   const tracker = new HostTracker(input);
   setHandler(taskProgressQuery, () => tracker.progress());

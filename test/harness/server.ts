@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, pollUntil, stopProcess, watchProcess } from '../../workers/embedded/processes';
-import type { TestStack } from './stack';
+import { workerLogs, type TestStack } from './stack';
+import { until } from './until';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -14,6 +15,8 @@ export interface OpsServer {
   env: NodeJS.ProcessEnv;
   /** A JSON call; the body is parsed when it is JSON. */
   call(method: string, path: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** The run (`GET /api/v1/runs/ID`) once it is no longer running. */
+  ended(runId: string, timeoutMs?: number): Promise<any>;
   log(): string;
   stop(): Promise<void>;
 }
@@ -44,7 +47,8 @@ export async function startOpsServer(stack: TestStack, options: ServerOptions): 
   server.child.stderr?.pipe(log);
   const url = `http://127.0.0.1:${port}`;
   await pollUntil(`ops server ${url}/readyz`, () => fetch(`${url}/readyz`).then((r) => r.ok, () => false), 60_000, server);
-  return {
+  const serverLog = () => readFileSync(logFile, 'utf8');
+  const ops: OpsServer = {
     url,
     adminToken,
     env: { ...env, OPS_SERVER: url, OPS_TOKEN: adminToken },
@@ -63,7 +67,12 @@ export async function startOpsServer(stack: TestStack, options: ServerOptions): 
       }
       return { status: response.status, body: parsed, headers: response.headers };
     },
-    log: () => readFileSync(logFile, 'utf8'),
+    async ended(runId, timeoutMs = 90_000) {
+      const run = await until(`run ${runId} to end`, () => ops.call('GET', `/api/v1/runs/${runId}`), (r) => r.status === 200 && r.body.status !== 'running', { timeoutMs, everyMs: 300, context: () => `${workerLogs(stack)}\n${serverLog()}` });
+      return run.body;
+    },
+    log: serverLog,
     stop: () => stopProcess(server),
   };
+  return ops;
 }

@@ -27,3 +27,8 @@ export async function until<T>(what: string, read: () => Promise<T>, ok: (value:
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** An `until` whose timeouts carry the given context (a test file's servers' logs) and default timeout. */
+export function untilWith(context: () => string | Promise<string>, timeoutMs = 60_000) {
+  return <T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeout = timeoutMs): Promise<T> => until(what, read, ok, { timeoutMs: timeout, context });
+}

@@ -3,6 +3,9 @@
 import { startStack, workerLogs, type TestStack } from '../harness/stack';
 import { startOpsServer, type OpsServer } from '../harness/server';
 import { startPostgres, type Postgres } from '../harness/postgres';
+import { untilWith } from '../harness/until';
+
+const until = untilWith(() => workerLogs(stack), 20_000);
 
 let stack: TestStack;
 let postgres: Postgres;
@@ -75,26 +78,6 @@ const PIPELINE = {
     ],
   },
 };
-
-async function waitForEnd(server: OpsServer, id: string, timeoutMs = 90_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { body } = await server.call('GET', `/api/v1/runs/${id}`);
-    if (body.status !== 'running') return body;
-    if (Date.now() > deadline) throw new Error(`run ${id} still running after ${timeoutMs} ms\n${workerLogs(stack)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
-async function eventually<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeName) => {
   let server: OpsServer;
@@ -211,14 +194,14 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(start.body).toMatchObject({ kind: 'pipeline', name: 'configure', status: 'running' });
     expect(start.body.temporalWeb).toContain(`/workflows/${start.body.id}`);
     expect(start.headers.get('location')).toBe(`/api/v1/runs/${start.body.id}`);
-    const run = await waitForEnd(server, start.body.id);
+    const run = await server.ended(start.body.id);
     expect(run).toMatchObject({ status: 'succeeded', kind: 'pipeline', name: 'configure', trigger: 'api', requester: 'admin', variables: { greeting: 'howdy' } });
     expect(run.result.stages.map((s: any) => `${s.name}:${s.status}`)).toEqual(['write:succeeded', 'again:succeeded']);
     const hosts = run.result.stages.flatMap((s: any) => s.tasks.flatMap((t: any) => t.hosts));
     expect(hosts).toHaveLength(6);
     expect(hosts.every((h: any) => h.status === 'succeeded')).toBe(true);
     for (const host of stack.fleet.hosts) expect((await stack.fleet.exec(host.name, `cat api/${host.name}/app.conf`)).stdout).toBe('greeting=howdy\n');
-    const listed = await eventually('run in visibility', () => server.call('GET', '/api/v1/runs?pipeline=configure&status=succeeded&requester=admin'), (r) => r.body.items.some((i: any) => i.id === start.body.id));
+    const listed = await until('run in visibility', () => server.call('GET', '/api/v1/runs?pipeline=configure&status=succeeded&requester=admin'), (r) => r.body.items.some((i: any) => i.id === start.body.id));
     expect(listed.body.items.find((i: any) => i.id === start.body.id)).toMatchObject({ kind: 'pipeline', trigger: 'api', clusters: ['local'] });
     expect((await server.call('GET', '/api/v1/taskruns?task=write-config')).body.items.some((i: any) => i.id.startsWith(start.body.id))).toBe(false);
     const bad = await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'configure', variables: { greting: 'typo' } } });
@@ -241,14 +224,14 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(again.body.id).toBe(a.body.id);
     const other = await post({ count: '2', token: 's3cret' });
     expect(other.status).toBe(422);
-    const run = await waitForEnd(server, a.body.id);
+    const run = await server.ended(a.body.id);
     expect(run.status).toBe('succeeded');
     // The secret never comes back in clear.
     expect(run.variables).toEqual({ count: '1', token: '***' });
     expect(JSON.stringify(run)).not.toContain('s3cret');
     const replayedAfterEnd = await post({ count: '1', token: 's3cret' });
     expect(replayedAfterEnd.body.id).toBe(a.body.id);
-    const runs = await eventually('visibility', () => server.call('GET', `/api/v1/taskruns?task=tick&requester=admin&limit=100`), (r) => r.body.items.some((i: any) => i.id === a.body.id));
+    const runs = await until('visibility', () => server.call('GET', `/api/v1/taskruns?task=tick&requester=admin&limit=100`), (r) => r.body.items.some((i: any) => i.id === a.body.id));
     expect(runs.body.items.filter((i: any) => i.id === a.body.id)).toHaveLength(1);
   });
 
@@ -292,10 +275,10 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
 
   test('cancel stops a run; rerun starts a new run with the same inputs', async () => {
     const long = await server.call('POST', '/api/v1/taskruns', { body: { task: 'tick', variables: { count: '60' } } });
-    await eventually('the step started', () => server.call('GET', `/api/v1/runs/${long.body.id}`), (r) => r.body.progress?.tasks?.[0]?.hosts?.length > 0);
+    await until('the step started', () => server.call('GET', `/api/v1/runs/${long.body.id}`), (r) => r.body.progress?.tasks?.[0]?.hosts?.length > 0);
     const cancel = await server.call('POST', `/api/v1/runs/${long.body.id}/cancel`);
     expect(cancel.status).toBe(202);
-    const cancelled = await waitForEnd(server, long.body.id, 30_000);
+    const cancelled = await server.ended(long.body.id, 30_000);
     expect(cancelled.status).toBe('cancelled');
     expect((await server.call('POST', `/api/v1/runs/${long.body.id}/cancel`)).status).toBe(409);
     const rerun = await server.call('POST', `/api/v1/runs/${long.body.id}/rerun`);
@@ -304,7 +287,7 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     const again = await server.call('GET', `/api/v1/runs/${rerun.body.id}`);
     expect(again.body).toMatchObject({ name: 'tick', variables: { count: '60' } });
     expect((await server.call('POST', `/api/v1/runs/${rerun.body.id}/cancel`)).status).toBe(202);
-    expect((await waitForEnd(server, rerun.body.id, 30_000)).status).toBe('cancelled');
+    expect((await server.ended(rerun.body.id, 30_000)).status).toBe('cancelled');
   });
 
   test('the CLI in server mode: apply, get, run --watch, logs, cancel, with exit codes that mean something', async () => {
@@ -353,7 +336,7 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(openapi.components.schemas.Task.properties.spec.properties.steps).toBeDefined();
     expect(openapi.components.schemas.PipelineRunRequest.required).toEqual(['pipeline']);
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/v1/hosts/{name}', '/api/v1/pipelineruns', '/api/v1/runs/{id}/logs']));
-    const metrics = await eventually('run metrics', async () => (await server.call('GET', '/metrics', { token: null })).body as string, (m) => /ops_runs_finished_total\{kind="pipeline",status="succeeded",trigger="api"\} [1-9]/.test(m));
+    const metrics = await until('run metrics', async () => (await server.call('GET', '/metrics', { token: null })).body as string, (m) => /ops_runs_finished_total\{kind="pipeline",status="succeeded",trigger="api"\} [1-9]/.test(m));
     expect(metrics).toMatch(/ops_http_requests_total\{method="PUT",route="\/api\/v1\/hosts\/:name",status="201"\} 3/);
     expect(metrics).toMatch(/ops_runs_started_total\{kind="task",trigger="api"\} [1-9]/);
     expect(metrics).toMatch(/ops_run_duration_seconds_bucket\{le="\+Inf",kind="pipeline",status="succeeded"\} [1-9]/);

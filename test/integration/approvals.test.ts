@@ -4,6 +4,9 @@ import { connect } from 'nats';
 import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
 import { startOpsServer, type OpsServer } from '../harness/server';
 import { EVENTS_STREAM, approvalSubject } from '../../model/naming';
+import { untilWith } from '../harness/until';
+
+const until = untilWith(() => `${workerLogs(stack)}\n${server.log()}`);
 
 let stack: TestStack;
 let server: OpsServer;
@@ -69,23 +72,12 @@ async function start(name: string): Promise<string> {
   return r.body.id;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(value)}\n${workerLogs(stack)}\n${server.log()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** Waits until the run's approval is listed as pending, and returns the listing's entry. */
 async function pending(runId: string): Promise<any> {
   const { body } = await until('the approval to be pending', () => server.call('GET', '/api/v1/approvals?state=pending'), (r) => r.body.items?.some((a: any) => a.runId === runId));
   return body.items.find((a: any) => a.runId === runId);
 }
 
-const ended = (runId: string) => until('the run to end', () => server.call('GET', `/api/v1/runs/${runId}`), (r) => r.body.status !== 'running').then((r) => r.body);
 const decide = (runId: string, who: string, body: Record<string, unknown>) => server.call('POST', `/api/v1/pipelineruns/${runId}/approvals`, { token: tokens[who], body });
 const marks = async (runId: string) => (await stack.fleet.exec('host-1', `cat approvals/${runId}`)).stdout;
 
@@ -107,7 +99,7 @@ test('an allowed token approves and the run completes; a token without the role 
 
   const approved = await stack.ops(['approve', runId, '--comment', 'go ahead'], { env: { ...server.env, OPS_TOKEN: tokens.alice } });
   expect(approved).toMatchObject({ code: 0, stdout: `stage approve of run ${runId}: approved by alice: "go ahead"\n` });
-  const run = await ended(runId);
+  const run = await server.ended(runId);
   expect(run.status).toBe('succeeded');
   expect(run.result.stages.map((s: any) => `${s.name}:${s.status}`)).toEqual(['prepare:succeeded', 'approve:succeeded', 'upgrade:succeeded', 'report:succeeded']);
   const [vote] = run.result.stages[1].approval.votes;
@@ -154,7 +146,7 @@ test('two approvals needed: the same token voting twice counts once', async () =
   expect((await pending(runId)).votes).toHaveLength(1);
   const second = await decide(runId, 'bob', { decision: 'approve', comment: 'second pair of eyes' });
   expect(second.body).toMatchObject({ status: 'approved', reason: 'approved by alice, bob: "second pair of eyes"' });
-  const run = await ended(runId);
+  const run = await server.ended(runId);
   expect(run.status).toBe('succeeded');
   expect(run.result.stages[1].approval.votes.map((v: any) => v.by)).toEqual(['alice', 'bob']);
 });
@@ -164,7 +156,7 @@ test('a rejection fails the run with its reason, and finally stages still run', 
   await pending(runId);
   const rejected = await stack.ops(['approve', runId, '--reject', '--comment', 'not during the freeze'], { env: { ...server.env, OPS_TOKEN: tokens.bob } });
   expect(rejected.code).toBe(0);
-  const run = await ended(runId);
+  const run = await server.ended(runId);
   expect(run.status).toBe('failed');
   expect(run.result.reason).toBe('stage approve failed: rejected by bob: "not during the freeze"');
   expect(run.result.stages.map((s: any) => `${s.name}:${s.status}`)).toEqual(['prepare:succeeded', 'approve:failed', 'upgrade:skipped', 'report:succeeded']);
@@ -175,7 +167,7 @@ test('a rejection fails the run with its reason, and finally stages still run', 
 
 test('nobody decides in time: the timeout rejects and finally runs', async () => {
   const runId = await start('short-fuse');
-  const run = await ended(runId);
+  const run = await server.ended(runId);
   expect(run.status).toBe('failed');
   expect(run.result.reason).toMatch(/^stage approve failed: no decision by \S+ \(0\/1 approvals\): rejected on timeout$/);
   expect(run.result.stages[1].approval).toMatchObject({ status: 'rejected', timedOut: true, votes: [] });
@@ -193,7 +185,7 @@ test('a worker restarted while a run waits for approval loses nothing', async ()
   const waiting = await pending(runId);
   expect(waiting.votes).toEqual([expect.objectContaining({ by: 'alice', comment: 'before the restart' })]);
   expect((await decide(runId, 'bob', { decision: 'approve' })).body.status).toBe('approved');
-  const run = await ended(runId);
+  const run = await server.ended(runId);
   expect(run.status).toBe('succeeded');
   // The stage before the approval ran once, though the worker that ran it is gone.
   expect(await marks(runId)).toBe('prepare\nupgrade\nfinally succeeded\n');

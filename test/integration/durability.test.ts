@@ -2,6 +2,7 @@
 import { startStack, workerLogs, type TestStack } from '../harness/stack';
 import { runOutcome } from '../../workers/runs';
 import { taskProgressQuery } from '../../workflows/progress';
+import { until } from '../harness/until';
 
 let stack: TestStack;
 let hostsFile: string;
@@ -48,13 +49,7 @@ async function countsOnHosts(dir: string): Promise<string[]> {
   return Promise.all(stack.fleet.hosts.map(async (h) => (await stack.fleet.exec(h.name, `cat ${dir}/${h.name}/count 2>/dev/null || true`)).stdout));
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${workerLogs(stack)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs?: number) => until(what, check, (done) => done, { timeoutMs, context: () => workerLogs(stack) });
 
 test('a worker killed with SIGKILL mid-run: a new worker completes the run and no step runs twice on any host', async () => {
   const dir = `it-kill-${Date.now()}`;

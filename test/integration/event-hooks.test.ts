@@ -7,6 +7,9 @@ import { startStack, type TestStack } from '../harness/stack';
 import { startOpsServer, type OpsServer } from '../harness/server';
 import { freePort } from '../../workers/embedded/processes';
 import { cloudEvent } from '../../activities/events';
+import { untilWith } from '../harness/until';
+
+const until = untilWith(() => server.log());
 
 let stack: TestStack;
 let server: OpsServer;
@@ -46,16 +49,6 @@ function receiverUp(): Promise<void> {
     });
   });
   return new Promise((r) => (receiver as Server).listen(port, '127.0.0.1', () => r()));
-}
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(value)}\n${server.log()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 const hook = (name: string, spec: Record<string, unknown>) => server.call('PUT', `/api/v1/eventhooks/${name}`, { body: { apiVersion: API, kind: 'EventHook', metadata: { name }, spec } });

@@ -8,6 +8,9 @@ import { hubWithLink, leafnodes, startEdge, type Link } from '../harness/nats-li
 import { triggerSchedule } from '../harness/schedules';
 import type { NatsServer } from '../../workers/embedded/nats-server';
 import { EVENTS_STREAM, LOGS_STREAM } from '../../model/naming';
+import { untilWith } from '../harness/until';
+
+const until = untilWith(() => `${workerLogs(stack)}\n${server.log()}`, 90_000);
 
 let stack: TestStack;
 let link: Link;
@@ -42,16 +45,6 @@ afterAll(async () => {
   await edge?.stop();
   await stack?.stop();
 });
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(value)}\n${workerLogs(stack)}\n${server.log()}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 /** Every message of a stream (whose subject starts with `prefix`), oldest first. */
 async function messages(nc: NatsConnection, stream: string, prefix: string): Promise<JsMsg[]> {

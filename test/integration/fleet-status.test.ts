@@ -9,6 +9,9 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { startStack, workerLogs, type TestStack } from '../harness/stack';
 import { startOpsServer, type OpsServer } from '../harness/server';
 import { triggerSchedule } from '../harness/schedules';
+import { untilWith } from '../harness/until';
+
+const until = untilWith(async () => `${await scheduledRuns()}\n${workerLogs(stack)}\n${server.log()}`);
 
 let stack: TestStack;
 let server: OpsServer;
@@ -47,16 +50,6 @@ afterAll(async () => {
   await server?.stop();
   await stack?.stop();
 });
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(value)}\n${await scheduledRuns()}\n${workerLogs(stack)}\n${server.log()}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 /** For failure messages: what the schedules started, and how it went. */
 async function scheduledRuns(): Promise<string> {
@@ -164,6 +157,11 @@ test('an inspection past its threshold alerts a webhook (signed) and starts a re
   const fired = JSON.parse(alerts.find((a) => JSON.parse(a.body).data.target === 'host-1')!.body).data;
   expect((await stack.fleet.exec('host-1', `cat "alerts/${runs.body.items[0].id}"`)).stdout).toBe(`host-1 ${fired.value} ${fired.detail}\n`);
 
+  // The remediation's task run announced itself as it started and as it ended.
+  const announced = await until('the run status events', async () => (await server.call('GET', '/api/v1/events?subject=ops.clusters.local.runs.*.status&since=5m')).body.items.map((i: any) => i.event.data).filter((d: any) => d.runId === runs.body.items[0].id), (d) => d.length === 2);
+  expect(announced.map((d: any) => d.status)).toEqual(['running', 'succeeded']);
+  expect(announced[1]).toMatchObject({ kind: 'task', task: 'note-alert', cluster: 'local', trigger: 'event', requester: 'eventhook:disk-remediate', hosts: { total: 1, succeeded: 1 } });
+
   const listed = await stack.ops(['get', 'inspections'], { env: server.env });
   expect(listed.stdout).toMatch(/disk-usage\s+local\s+diskUsePercent\s+>\s+\d+\s+every 1h\s+2\/2 \(host-1,host-2\)/);
 
@@ -173,4 +171,21 @@ test('an inspection past its threshold alerts a webhook (signed) and starts a re
   await until('both normal', async () => (await server.call('GET', '/api/v1/inspections/disk-usage')).body.status.results, (r: any[]) => r.length === 2 && r.every((x) => x.state === 'normal' && x.threshold.above === 100));
   expect(received.filter((r) => r.headers['x-ops-hook'] === 'disk-webhook')).toHaveLength(2);
   expect((await server.call('GET', '/api/v1/runs?pipeline=remediate')).body.items).toHaveLength(1);
+});
+
+test('a failed task run is announced as an event, and a hook on failed runs tells a webhook why', async () => {
+  const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/runs`;
+  await put('eventhooks', { kind: 'EventHook', metadata: { name: 'failed-runs' }, spec: { subject: 'ops.clusters.*.runs.*.status', match: [{ field: 'data.status', equals: 'failed' }], webhook: { url } } });
+  await put('tasks', { kind: 'Task', metadata: { name: 'breaks' }, spec: { targets: { hosts: ['host-1', 'host-2'] }, steps: [{ shell: 'exit 3' }] } });
+  const started = await server.call('POST', '/api/v1/taskruns', { body: { task: 'breaks' } });
+  expect(started.status).toBe(201);
+  expect((await server.ended(started.body.id)).status).toBe('failed');
+
+  const [delivered] = await until('the failure at the receiver', async () => received.filter((r) => r.headers['x-ops-hook'] === 'failed-runs'), (r) => r.length >= 1);
+  const event = JSON.parse(delivered.body);
+  expect(event).toMatchObject({ type: 'dev.ops.run.status', subject: `ops.clusters.local.runs.${started.body.id}.status` });
+  expect(event.data).toMatchObject({ run: started.body.id, runId: started.body.id, task: 'breaks', status: 'failed', hosts: { total: 2, failed: 2 }, trigger: 'api', requester: 'admin' });
+  expect(event.data.reason).toMatch(/2 of 2 hosts failed .*host-1 failed \(exit 3\)/);
+  // Only the failure: the run's "running" event did not match.
+  expect(received.filter((r) => r.headers['x-ops-hook'] === 'failed-runs')).toHaveLength(1);
 });

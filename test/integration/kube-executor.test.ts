@@ -11,6 +11,7 @@ import type { RunOutcome } from '../../workers/runs';
 import type { HostResult, TaskRunResult } from '../../model/run';
 import { readLogs } from '../../api/logs';
 import { STEP_POD_SELECTOR } from '../../activities/kube/step-pod';
+import { until } from '../harness/until';
 
 let stack: TestStack;
 let kube: KubeCluster;
@@ -59,13 +60,7 @@ async function stepPods(): Promise<string[]> {
   return list.body.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.uid);
 }
 
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const eventually = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => until(what, check, (done) => done, { timeoutMs });
 
 test('a shell step runs on each selected node in a step pod inside the host namespaces; a node that is not Ready is reported as such', async () => {
   const { code, runId, result, hosts } = await runTask(

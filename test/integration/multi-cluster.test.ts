@@ -2,7 +2,7 @@
 // there, and its own worker process holding only that key. A pipeline spanning both runs each
 // stage on its cluster's worker and hands a result across; a stage whose cluster has no worker
 // waits visibly, then fails with that reason.
-import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
+import { startStack, type TestStack, type WorkerProcess } from '../harness/stack';
 import { startFleet, type Fleet } from '../harness/fleet';
 import { startOpsServer, type OpsServer } from '../harness/server';
 import { Catalog } from '../../model/catalog';
@@ -128,18 +128,10 @@ async function runPipeline(name: string): Promise<string> {
   return started.body.id as string;
 }
 
-async function finished(id: string): Promise<any> {
-  for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {
-    const run = await server.call('GET', `/api/v1/runs/${id}`);
-    if (run.body.status !== 'running') return run.body;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`run ${id} did not end:\n${workerLogs(stack)}`);
-}
 
 test('a pipeline spanning two clusters runs each stage on its own worker and passes a result across', async () => {
   const id = await runPipeline('rotate-token');
-  const run = await finished(id);
+  const run = await server.ended(id);
   expect(run.status).toBe('succeeded');
   const hosts = run.result.stages.flatMap((s: any) => s.tasks.flatMap((t: any) => t.hosts));
   const workerOf = Object.fromEntries(hosts.map((h: any) => [h.host, h.worker]));
@@ -195,7 +187,7 @@ test('clusters show whether workers poll their queues, and a stage whose cluster
   const metadata = await stack.client.workflow.getHandle(id).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
   expect(metadata.currentDetails).toContain('waiting for a worker of cluster "north"');
 
-  const run = await finished(id);
+  const run = await server.ended(id);
   expect(run.status).toBe('failed');
   expect(run.result.reason).toContain('no worker of cluster "north" picked the task up within 8s');
   expect(run.result.stages[0].status).toBe('succeeded');

@@ -3,6 +3,9 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { startStack, workerLogs, type TestStack } from '../harness/stack';
 import { startOpsServer, type OpsServer } from '../harness/server';
+import { untilWith } from '../harness/until';
+
+const until = untilWith(() => `${workerLogs(stack)}\n${server.log()}`);
 
 let stack: TestStack;
 let server: OpsServer;
@@ -25,16 +28,6 @@ afterAll(async () => {
 });
 
 const ops = (...args: string[]) => stack.ops(args, { env: server.env });
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(value)}\n${workerLogs(stack)}\n${server.log()}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 interface Run {
   id: string;

@@ -10,6 +10,9 @@ import { EVENTS_STREAM, approvalSubject } from '../../model/naming';
 import { readLogs } from '../../api/logs';
 import { runInput } from '../../workers/runs';
 import type { PipelineRunInput } from '../../model/run';
+import { untilWith } from '../harness/until';
+
+const until = untilWith(() => workerLogs(stack));
 
 let stack: TestStack;
 let server: OpsServer;
@@ -93,17 +96,6 @@ function keep<T extends { body: unknown }>(where: string, response: T): T {
   return response;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(value)}\n${workerLogs(stack)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-const ended = (runId: string) => until('the run to end', () => server.call('GET', `/api/v1/runs/${runId}`), (r) => r.body.status !== 'running').then((r) => keep('GET run', r).body);
 
 /** The run's history and its children's, as Temporal stores them: no codec involved. */
 async function rawHistories(runId: string, children: string[]): Promise<temporal.api.history.v1.IHistory[]> {
@@ -141,7 +133,7 @@ test('a run with a secret: no secret in history, logs, events, API answers or CL
   expect(pending.body.items.find((a: any) => a.runId === runId)).toMatchObject({ message: 'Deploy with *** to eu?', variables: { api_token: '***', region: 'eu' } });
   keep('GET running run', await server.call('GET', `/api/v1/runs/${runId}`));
   keep('POST approve', await server.call('POST', `/api/v1/pipelineruns/${runId}/approvals`, { token: tokens.alice, body: { decision: 'approve' } }));
-  const run = await ended(runId);
+  const run = await server.ended(runId);
   expect(run.status).toBe('failed');
   expect(run.variables).toEqual({ api_token: '***', region: 'eu' });
   expect(run.result.stages[0].tasks[0].results).toEqual({ fingerprint: '***' });
@@ -256,7 +248,7 @@ test('a rotated key: new runs use the new key, old runs still decode, running pr
   await new Promise((r) => setTimeout(r, 2500));
   const start = await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'plain', variables: { api_token: SECRET } } });
   const after = start.body.id;
-  expect((await ended(after)).status).toBe('succeeded');
+  expect((await server.ended(after)).status).toBe('succeeded');
   const [oldInput] = startedInput((await rawHistories(runId, []))[0]);
   const [newInput] = startedInput((await rawHistories(after, []))[0]);
   expect(metaOf(oldInput, 'encryption-key-id')).toBe(oldKey);

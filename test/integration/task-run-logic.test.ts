@@ -13,6 +13,7 @@ import { loadConfig } from '../../workers/config';
 import { connectClient, dataConverter } from '../../workers/temporal';
 import { REPO } from '../harness/stack';
 import type { Activities, StepInput } from '../../activities';
+import type { OpsEvent } from '../../activities/events';
 import type { HostTarget, StepOutcome, TaskRunInput, TaskRunResult } from '../../model/run';
 import { taskSchema } from '../../model/task';
 import { FailureType } from '../../model/failures';
@@ -27,6 +28,8 @@ let running: Promise<void>;
 /** Decides each step's fate: return an exit code (0 succeeds) or throw. */
 let script: (input: StepInput) => number;
 const calls: StepInput[] = [];
+/** Events the runs announced (the run status events, see workflows/run-events.ts). */
+const events: OpsEvent[] = [];
 
 beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -39,7 +42,8 @@ beforeAll(async () => {
     if (exitCode !== 0) throw ApplicationFailure.create({ type: FailureType.NonZeroExit, message: `exit code ${exitCode}`, details: [{ exitCode }], nonRetryable: true });
     return Promise.resolve({ exitCode: 0, durationMs: 1, stdoutBytes: 0, stderrBytes: 0, tail: '', results: { seen: input.host.name }, worker: 'fake' });
   };
-  const activities: Pick<Activities, 'sshShell' | 'sshFile'> = { sshShell: outcome, sshFile: outcome };
+  const publishEvent = async (event: OpsEvent) => void events.push(event);
+  const activities: Pick<Activities, 'sshShell' | 'sshFile' | 'publishEvent'> = { sshShell: outcome, sshFile: outcome, publishEvent };
   worker = await Worker.create({
     connection: await NativeConnection.connect({ address: temporal.address }),
     taskQueue: QUEUE,
@@ -59,6 +63,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   calls.length = 0;
+  events.length = 0;
   script = () => 0;
 });
 
@@ -163,4 +168,7 @@ test('a run with no hosts fails with that reason instead of succeeding', async (
   expect(result.status).toBe('failed');
   expect(result.reason).toContain('no hosts match the targets');
   expect(calls).toHaveLength(0);
+  // Announced as it started and as it failed, with the reason.
+  const announced = events.filter((e) => e.type === 'dev.ops.run.status').map((e) => e.data as { status: string; reason?: string; hosts: object });
+  expect(announced).toEqual([expect.objectContaining({ status: 'running' }), expect.objectContaining({ status: 'failed', reason: result.reason, hosts: { total: 0 } })]);
 });

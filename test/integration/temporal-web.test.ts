@@ -6,6 +6,9 @@ import { startStack, workerLogs, type TestStack } from '../harness/stack';
 import { runOutcome } from '../../workers/runs';
 import { decideApprovalUpdate } from '../../workflows/approval';
 import { OPS_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { untilWith } from '../harness/until';
+
+const until = untilWith(() => workerLogs(stack));
 
 let stack: TestStack;
 let definitions: string;
@@ -66,16 +69,6 @@ async function startPipeline(name: string): Promise<string> {
   return JSON.parse(r.stdout).runId;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${JSON.stringify(value)}\n${workerLogs(stack)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** What Temporal Web shows as a run's "current details". */
 const details = (workflowId: string) => stack.client.workflow.getHandle(workflowId).query<{ currentDetails: string }>('__temporal_workflow_metadata').then((m) => m.currentDetails);
 const runIds = async (query: string) => {
@@ -107,7 +100,7 @@ test('search attributes, memo, current details and activity summaries say in Tem
 
   const events = (await stack.client.workflow.getHandle(`${runId}.nap`).fetchHistory()).events ?? [];
   const summaries = events.flatMap((e) => (e.activityTaskScheduledEventAttributes && e.userMetadata?.summary ? [e.userMetadata.summary] : []));
-  expect((await decodeArrayFromPayloads(stack.client.options.loadedDataConverter, summaries)).sort()).toEqual(['nap on host-1', 'nap on host-2']);
+  expect((await decodeArrayFromPayloads(stack.client.options.loadedDataConverter, summaries)).sort()).toEqual(['announce run running', 'announce run succeeded', 'nap on host-1', 'nap on host-2']);
 });
 
 test('a run that failed because a host was down completes after a reset, without repeating the stages that succeeded', async () => {
