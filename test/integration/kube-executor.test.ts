@@ -1,8 +1,8 @@
 // The Kubernetes executor against a real API server (kube-apiserver, etcd, controller manager and
 // scheduler) whose nodes kwok simulates: shell and file steps on nodes through step pods that
 // enter the host's namespaces, kubectl steps against the API, error classification, cancel, and
-// the sweep of step pods a crashed worker left. Steps exec'd into step pods run as local
-// processes of kwok (see test/harness/kube.ts).
+// the sweep of step pods a crashed worker left, and the cluster's heartbeat and nodesNotReady
+// inspection. Steps exec'd into step pods run as local processes of kwok (see test/harness/kube.ts).
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
@@ -12,6 +12,10 @@ import type { HostResult, TaskRunResult } from '../../model/run';
 import { readLogs } from '../../api/logs';
 import { STEP_POD_SELECTOR } from '../../activities/kube/step-pod';
 import { until } from '../harness/until';
+import { clusterTaskQueue } from '../../model/naming';
+import { inspectionSpec } from '../../model/inspection';
+import type { HeartbeatResult } from '../../workflows/heartbeat-run';
+import type { InspectionRunResult } from '../../workflows/inspection-run';
 
 let stack: TestStack;
 let kube: KubeCluster;
@@ -61,6 +65,18 @@ async function stepPods(): Promise<string[]> {
 }
 
 const eventually = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => until(what, check, (done) => done, { timeoutMs });
+
+test("the cluster's heartbeat reads its Kubernetes API: version, nodes Ready, pods Running; nodesNotReady alerts on the node that is not", async () => {
+  const run = <T>(workflow: string, input: object) => stack.client.workflow.execute(workflow, { taskQueue: clusterTaskQueue('edge'), workflowId: `${workflow}-edge-${Date.now()}`, args: [input] }) as Promise<T>;
+  const heartbeat = await run<HeartbeatResult>('heartbeatRun', { cluster: 'edge', hosts: [], kubeconfigRef: 'edge-kube' });
+  const pods = (await kube.api<{ items: Array<{ status?: { phase?: string } }> }>('GET', '/api/v1/pods')).body.items;
+  // gpu-3 has no kwok behind it, so it never turns Ready.
+  expect(heartbeat.kubernetes).toEqual({ version: expect.stringMatching(/^v1\.36\./), nodes: { ready: 3, total: 4 }, pods: { total: pods.length, running: pods.filter((p) => p.status?.phase === 'Running').length } });
+
+  const spec = inspectionSpec.parse({ cluster: 'edge', metric: 'nodesNotReady', alertAbove: 0, every: '5m' });
+  const inspection = await run<InspectionRunResult>('inspectionRun', { inspection: 'nodes-not-ready', cluster: 'edge', spec, hosts: [], onCluster: true, kubeconfigRef: 'edge-kube' });
+  expect(inspection).toEqual({ alerting: ['cluster/edge'], normal: 0, unknown: [], unmeasured: [] });
+});
 
 test('a shell step runs on each selected node in a step pod inside the host namespaces; a node that is not Ready is reported as such', async () => {
   const { code, runId, result, hosts } = await runTask(
