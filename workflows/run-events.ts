@@ -1,12 +1,14 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { RunStatus, TaskRunInput, TaskRunResult } from '../model/run';
 import { runStatusSubject } from '../model/naming';
 
-const { publishEvent } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4 },
-});
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4 };
+/** The start: an activity, which runs beside the fan-out without holding up its first workflow task. */
+const { publishEvent } = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry });
+/** The end: a local activity, run at once by this worker, so the run closes without waiting for a queue. */
+const { publishEvent: publishEventHere } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', retry });
 
 /** How a task run stands, as far as an event tells it: no output, no variables. */
 export interface RunStatusEvent {
@@ -47,7 +49,7 @@ export function announceRunStatus(input: TaskRunInput, status: RunStatus, result
     trigger: input.origin.trigger,
     requester: input.origin.requester,
   };
-  return publishEvent
+  return (status === 'running' ? publishEvent : publishEventHere)
     .executeWithOptions({ summary: `announce run ${status}` }, [{ subject: runStatusSubject(input.cluster, workflowId), type: 'dev.ops.run.status', id: `${workflowId}/${runId}/${status}`, data }])
     .catch(() => undefined);
 }
