@@ -3,7 +3,7 @@ import { dnsLabel, identifier, resourceSchema } from './meta';
 import { EVENT_SUBJECTS } from './naming';
 import { subjectMatches, subjectPatternProblem, subjectWithin } from './subjects';
 import { templateRefs, TemplateError } from './template';
-import { EVENT_FIELD, eventRefProblem } from './event-match';
+import { EVENT_FIELD, eventRefProblem, type CloudEvent } from './event-match';
 
 /** One condition on a field of the CloudEvent (`data.state`, `type`, `subject`…): all of a hook's must hold. */
 export const fieldMatchSpec = z
@@ -101,4 +101,17 @@ export type EventHookSpec = z.infer<typeof eventHookSpec>;
 /** The wait before delivery attempt `attempt + 1` (attempts count from 1). */
 export function backoffMs(retry: EventHookSpec['retry'], attempt: number): number {
   return Math.min(retry.backoffSeconds * 2 ** Math.max(0, attempt - 1), retry.maxBackoffSeconds) * 1000;
+}
+
+/** Who the runs a hook starts are requested by (their OpsRequester, and `requester` in their events). */
+export function hookRequester(hook: string): string {
+  return `eventhook:${hook}`;
+}
+
+/**
+ * Whether the event reports a run the hook itself started. A run hook ignores those, so a hook on
+ * failed runs that starts a run cannot feed on its own failures.
+ */
+export function startedByHook(hook: EventHook, event: CloudEvent): boolean {
+  return hook.spec.run !== undefined && event.data?.requester === hookRequester(hook.metadata.name);
 }

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import type { CredentialStore } from '../../activities/credentials';
-import type { EventHook } from '../../model/event-hook';
+import { hookRequester, type EventHook } from '../../model/event-hook';
 import { renderFromEvent, type CloudEvent } from '../../model/event-match';
 import { ValidationError } from '../../model/errors';
 import { TemplateError } from '../../model/template';
@@ -93,7 +93,7 @@ async function startRun(ctx: DeliveryContext, hook: EventHook, event: CloudEvent
   const run = hook.spec.run as NonNullable<EventHook['spec']['run']>;
   const name = (run.pipeline ?? run.task) as string;
   const runId = newRunId(name, seededRandom(`${hook.metadata.name}\n${event.id}`));
-  const origin = { trigger: 'event' as const, requester: `eventhook:${hook.metadata.name}` };
+  const origin = { trigger: 'event' as const, requester: hookRequester(hook.metadata.name) };
   try {
     const variables = Object.fromEntries(Object.entries(run.variables).map(([k, v]) => [k, renderFromEvent(v, event)]));
     const catalog = await ctx.definitions.catalog();

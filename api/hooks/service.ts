@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg } from 'nats';
 import type { Catalog } from '../../model/catalog';
-import { backoffMs, type EventHook } from '../../model/event-hook';
+import { backoffMs, startedByHook, type EventHook } from '../../model/event-hook';
 import { matchesEvent, type CloudEvent } from '../../model/event-match';
 import { EVENTS_STREAM } from '../../model/naming';
 import { Semaphore } from '../../activities/semaphore';
@@ -140,7 +140,7 @@ export class HookService implements Reconciled {
       m.term();
       return;
     }
-    if (!matchesEvent(hook.spec.match, event)) return m.ack();
+    if (!matchesEvent(hook.spec.match, event) || startedByHook(hook, event)) return m.ack();
     const attempt = m.info.deliveryCount;
     try {
       await deliver(this.ctx, hook, event, m.string(), attempt);

@@ -173,19 +173,28 @@ test('an inspection past its threshold alerts a webhook (signed) and starts a re
   expect((await server.call('GET', '/api/v1/runs?pipeline=remediate')).body.items).toHaveLength(1);
 });
 
-test('a failed task run is announced as an event, and a hook on failed runs tells a webhook why', async () => {
+test('a failed task run is announced as an event; a hook on failed runs tells a webhook why, another reruns it once', async () => {
   const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/runs`;
-  await put('eventhooks', { kind: 'EventHook', metadata: { name: 'failed-runs' }, spec: { subject: 'ops.clusters.*.runs.*.status', match: [{ field: 'data.status', equals: 'failed' }], webhook: { url } } });
+  const failed = { subject: 'ops.clusters.*.runs.*.status', match: [{ field: 'data.status', equals: 'failed' }] };
+  await put('eventhooks', { kind: 'EventHook', metadata: { name: 'failed-runs' }, spec: { ...failed, webhook: { url } } });
   await put('tasks', { kind: 'Task', metadata: { name: 'breaks' }, spec: { targets: { hosts: ['host-1', 'host-2'] }, steps: [{ shell: 'exit 3' }] } });
+  // Its own run fails too, and it must not start another for that failure.
+  await put('eventhooks', { kind: 'EventHook', metadata: { name: 'rerun-breaks' }, spec: { ...failed, match: [...failed.match, { field: 'data.task', equals: 'breaks' }], run: { task: 'breaks' } } });
   const started = await server.call('POST', '/api/v1/taskruns', { body: { task: 'breaks' } });
   expect(started.status).toBe(201);
   expect((await server.ended(started.body.id)).status).toBe('failed');
 
-  const [delivered] = await until('the failure at the receiver', async () => received.filter((r) => r.headers['x-ops-hook'] === 'failed-runs'), (r) => r.length >= 1);
-  const event = JSON.parse(delivered.body);
-  expect(event).toMatchObject({ type: 'dev.ops.run.status', subject: `ops.clusters.local.runs.${started.body.id}.status` });
-  expect(event.data).toMatchObject({ run: started.body.id, runId: started.body.id, task: 'breaks', status: 'failed', hosts: { total: 2, failed: 2 }, trigger: 'api', requester: 'admin' });
-  expect(event.data.reason).toMatch(/2 of 2 hosts failed .*host-1 failed \(exit 3\)/);
-  // Only the failure: the run's "running" event did not match.
-  expect(received.filter((r) => r.headers['x-ops-hook'] === 'failed-runs')).toHaveLength(1);
+  const delivered = await until('both failures at the receiver', async () => received.filter((r) => r.headers['x-ops-hook'] === 'failed-runs').map((r) => JSON.parse(r.body)), (r) => r.length >= 2);
+  const mine = delivered.find((e) => e.data.run === started.body.id);
+  expect(mine).toMatchObject({ type: 'dev.ops.run.status', subject: `ops.clusters.local.runs.${started.body.id}.status` });
+  expect(mine.data).toMatchObject({ runId: started.body.id, task: 'breaks', status: 'failed', hosts: { total: 2, failed: 2 }, trigger: 'api', requester: 'admin' });
+  expect(mine.data.reason).toMatch(/2 of 2 hosts failed .*host-1 failed \(exit 3\)/);
+  const rerun = delivered.find((e) => e.data.run !== started.body.id);
+  expect(rerun.data).toMatchObject({ task: 'breaks', status: 'failed', trigger: 'event', requester: 'eventhook:rerun-breaks' });
+
+  // Once the rerun hook has taken its own run's failure off its queue, there are still just the two runs.
+  await until('the rerun hook to be idle', () => server.call('GET', '/api/v1/eventhooks/rerun-breaks'), (r) => r.body.status.pending === 0 && r.body.status.delivering === 0);
+  expect((await server.call('GET', '/api/v1/runs?task=breaks')).body.items.map((r: any) => r.requester).sort()).toEqual(['admin', 'eventhook:rerun-breaks']);
+  // Only failures reached the webhook: the runs' "running" events did not match.
+  expect(received.filter((r) => r.headers['x-ops-hook'] === 'failed-runs')).toHaveLength(2);
 });
