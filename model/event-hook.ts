@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel, identifier, resourceSchema } from './meta';
+import { dnsLabel, identifier, regexSource, resourceSchema } from './meta';
 import { EVENT_SUBJECTS } from './naming';
 import { subjectMatches, subjectPatternProblem, subjectWithin } from './subjects';
 import { templateRefs, TemplateError } from './template';
@@ -11,7 +11,7 @@ export const fieldMatchSpec = z
     field: z.string().regex(EVENT_FIELD, 'must be a path into the event such as data.state or subject'),
     equals: z.union([z.string(), z.number(), z.boolean()]).transform(String).optional(),
     contains: z.string().optional(),
-    regex: z.string().refine(isRegex, 'is not a valid regular expression').optional(),
+    regex: regexSource.optional(),
   })
   .refine((m) => [m.equals, m.contains, m.regex].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of equals, contains or regex' });
 export type FieldMatch = z.infer<typeof fieldMatchSpec>;
@@ -84,15 +84,6 @@ export const eventHookSpec = z
     }
     if (s.retry.maxBackoffSeconds < s.retry.backoffSeconds) ctx.addIssue({ code: 'custom', path: ['retry', 'maxBackoffSeconds'], message: 'must be at least backoffSeconds' });
   });
-
-function isRegex(source: string): boolean {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export const eventHookSchema = resourceSchema('EventHook', dnsLabel, eventHookSpec);
 export type EventHook = z.infer<typeof eventHookSchema>;

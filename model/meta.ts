@@ -25,6 +25,16 @@ export const dnsSubdomain = z
 
 export const identifier = z.string().regex(IDENTIFIER, 'must be a letter or "_" followed by letters, digits or "_"');
 
+/** A JavaScript regular expression's source, checked when the definition is read rather than when it is used. */
+export const regexSource = z.string().refine((source) => {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'is not a valid regular expression');
+
 export const labels = z.record(
   z.string().max(316).regex(LABEL_KEY, 'label keys must be [prefix/]name of letters, digits, "-", "_" and "."'),
   z.string().max(63).regex(LABEL_VALUE, 'label values must be letters, digits, "-", "_" and "." (at most 63)'),

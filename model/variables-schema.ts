@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { identifier } from './meta';
+import { identifier, regexSource } from './meta';
 
 export const variableSpec = z
   .strictObject({
@@ -7,10 +7,7 @@ export const variableSpec = z
     description: z.string().optional(),
     default: z.union([z.string(), z.number(), z.boolean()]).transform(String).optional(),
     required: z.boolean().default(false),
-    regex: z
-      .string()
-      .refine(isValidRegex, 'is not a valid regular expression')
-      .optional(),
+    regex: regexSource.optional(),
     enum: z.array(z.union([z.string(), z.number()]).transform(String)).min(1).optional(),
     /** Secret values are masked in output and never leave the codec in clear. */
     secret: z.boolean().default(false),
@@ -34,12 +31,3 @@ export const variableList = z.array(variableSpec).default([]).superRefine((vars,
     seen.add(v.name);
   });
 });
-
-function isValidRegex(source: string): boolean {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-}
