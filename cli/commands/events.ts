@@ -17,7 +17,7 @@ interface EventsOptions {
 export function eventsCommand(program: Command): void {
   program
     .command('events')
-    .description('print events (host and cluster heartbeats, inspection verdicts, approvals) oldest first; -f keeps following')
+    .description('print events (host and cluster heartbeats, inspection verdicts, run status, approvals) oldest first; -f keeps following')
     .option('--subject <pattern>', 'only these, e.g. "ops.clusters.*.inspections.>" ("*" one token, ">" the rest)')
     .option('--since <when>', 'from this long ago (1h, 30m) or this ISO time', '1h')
     .option('-f, --follow', 'keep printing new events until interrupted')

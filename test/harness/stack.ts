@@ -32,7 +32,11 @@ export interface TestStack {
   /** Starts `ops worker` (control and cluster local) as its own process; `env` adds to the stack's environment. */
   startWorker(args?: string[], env?: NodeJS.ProcessEnv): WorkerProcess;
   /** Runs `ops ARGS` to completion; `env` replaces the stack's environment (e.g. a server's). */
-  ops(args: string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /**
+   * Runs the ops CLI to its end. For commands that follow: `onStdout` sees the output so far as it
+   * grows, `signal` interrupts the command (SIGINT, as Ctrl-C does).
+   */
+  ops(args: string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv; signal?: AbortSignal; onStdout?: (soFar: string) => void }): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -124,9 +128,13 @@ export async function startStack(fleetOptions: FleetOptions = { count: 3 }, opti
         const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? env, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        child.stdout.on('data', (c: Buffer) => {
+          stdout += c.toString();
+          options.onStdout?.(stdout);
+        });
         child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
         const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+        options.signal?.addEventListener('abort', () => child.kill('SIGINT'));
         child.on('exit', (code) => {
           clearTimeout(timer);
           resolveRun({ code: code ?? -1, stdout, stderr });

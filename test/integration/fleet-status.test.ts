@@ -180,6 +180,10 @@ test('a failed task run is announced as an event; a hook on failed runs tells a 
   await put('tasks', { kind: 'Task', metadata: { name: 'breaks' }, spec: { targets: { hosts: ['host-1', 'host-2'] }, steps: [{ shell: 'exit 3' }] } });
   // Its own run fails too, and it must not start another for that failure.
   await put('eventhooks', { kind: 'EventHook', metadata: { name: 'rerun-breaks' }, spec: { ...failed, match: [...failed.match, { field: 'data.task', equals: 'breaks' }], run: { task: 'breaks' } } });
+  // Someone following the run events on the command line sees them arrive.
+  const stopFollowing = new AbortController();
+  let followedSoFar = '';
+  const following = stack.ops(['events', '-f', '--subject', 'ops.clusters.local.runs.*.status', '--since', '1m'], { env: server.env, signal: stopFollowing.signal, onStdout: (soFar) => (followedSoFar = soFar) });
   const started = await server.call('POST', '/api/v1/taskruns', { body: { task: 'breaks' } });
   expect(started.status).toBe(201);
   expect((await server.ended(started.body.id)).status).toBe('failed');
@@ -197,4 +201,17 @@ test('a failed task run is announced as an event; a hook on failed runs tells a 
   expect((await server.call('GET', '/api/v1/runs?task=breaks')).body.items.map((r: any) => r.requester).sort()).toEqual(['admin', 'eventhook:rerun-breaks']);
   // Only failures reached the webhook: the runs' "running" events did not match.
   expect(received.filter((r) => r.headers['x-ops-hook'] === 'failed-runs')).toHaveLength(2);
+
+  const subject = `ops.clusters.local.runs.${started.body.id}.status`;
+  await until('the follower to print the end', async () => followedSoFar, (out) => out.includes(`${subject}  dev.ops.run.status  failed`));
+  stopFollowing.abort();
+  const followed = await following;
+  expect(followed.code).toBe(0);
+  expect(followed.stdout.split('\n').filter((l) => l.includes(subject))).toEqual([
+    expect.stringMatching(/^\S+ {2}\S+ {2}dev\.ops\.run\.status {2}running$/),
+    expect.stringMatching(/^\S+ {2}\S+ {2}dev\.ops\.run\.status {2}failed 2 of 2 hosts failed/),
+  ]);
+  // Without a server, straight from NATS, as JSON lines.
+  const direct = await stack.ops(['events', '--subject', subject, '--since', '5m', '-o', 'json']);
+  expect(direct.stdout.trim().split('\n').map((l) => JSON.parse(l).event.data.status)).toEqual(['running', 'failed']);
 });
