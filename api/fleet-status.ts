@@ -5,8 +5,11 @@ import { EVENTS_STREAM } from '../model/naming';
 import type { DefinitionStore } from './store/definitions';
 import { followStream } from './follow';
 
-/** Status events: ops.clusters.<cluster>.hosts.<host>.status, .clusters.<cluster>.status, .inspections.<name>.<target>. */
-const STATUS_SUBJECTS = 'ops.clusters.>';
+/**
+ * Status events, one consumer each: not all of `ops.clusters.>`, whose run status events (a subject
+ * per run) would have to be read at every start only to be ignored.
+ */
+const STATUS_SUBJECTS = ['ops.clusters.*.hosts.*.status', 'ops.clusters.*.clusters.*.status', 'ops.clusters.*.inspections.>'];
 
 /**
  * The latest heartbeat of every host and cluster and the latest verdict of every inspection, read
@@ -22,7 +25,9 @@ export class FleetStatus {
   constructor(private readonly definitions: DefinitionStore) {}
 
   follow(nc: NatsConnection, log: (message: string) => void): void {
-    void followStream(nc, EVENTS_STREAM, { filter: STATUS_SUBJECTS, start: { deliver_policy: DeliverPolicy.LastPerSubject } }, (m) => this.record(m), this.stop.signal, log);
+    for (const filter of STATUS_SUBJECTS) {
+      void followStream(nc, EVENTS_STREAM, { filter, start: { deliver_policy: DeliverPolicy.LastPerSubject } }, (m) => this.record(m), this.stop.signal, log);
+    }
   }
 
   close(): void {

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { HostTarget } from '../../model/run';
 import { FailureType } from '../../model/failures';
 import { parseFacts, type HostFacts } from '../../model/facts';
@@ -5,6 +6,8 @@ import { execCapture } from '../host-session';
 import { needsSudo, type HostConnector } from '../hosts';
 import type { StepPodContext } from '../kube/node-connector';
 import { ConnectError } from '../step-failure';
+import { keepHeartbeating } from '../heartbeat';
+import { mapLimited } from '../semaphore';
 
 /**
  * Prints one `key=value` line per fact (model/facts.ts reads them). Every probe may fail on its own;
@@ -22,6 +25,9 @@ timeout 10 df -P -l -B1 -x tmpfs -x devtmpfs -x squashfs 2>/dev/null | awk 'NR>1
 if command -v nvidia-smi >/dev/null 2>&1; then timeout 20 nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | sed 's/^/accelerator=nvidia|/'; fi
 exit 0
 `;
+
+/** Hosts one heartbeat or inspection activity measures at once. */
+const HOSTS_AT_ONCE = 20;
 
 /** Hosts are reached like any step's (pooled SSH, or the worker's own machine); nodes are not heartbeat targets. */
 const NO_STEP_POD: StepPodContext = { key: 'facts', timeoutSeconds: 60, annotations: {} };
@@ -57,4 +63,19 @@ export async function runOnHost(hosts: HostConnector, target: HostTarget, script
 export async function measureHost(hosts: HostConnector, target: HostTarget): Promise<Measured<HostFacts>> {
   const out = await runOnHost(hosts, target, FACTS_SCRIPT);
   return 'value' in out ? { value: parseFacts(out.value) } : out;
+}
+
+/** Runs `each` over an activity's hosts, a few at a time, heartbeating how many are done. */
+export async function forEachHost<R>(hosts: readonly HostTarget[], each: (host: HostTarget) => Promise<R>): Promise<R[]> {
+  let done = 0;
+  const stop = keepHeartbeating(Context.current(), () => ({ done }));
+  try {
+    return await mapLimited(hosts, HOSTS_AT_ONCE, async (host) => {
+      const result = await each(host);
+      done += 1;
+      return result;
+    });
+  } finally {
+    stop();
+  }
 }

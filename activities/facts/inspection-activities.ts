@@ -1,16 +1,11 @@
-import { Context } from '@temporalio/activity';
 import type { HostTarget } from '../../model/run';
 import type { InspectionSpec } from '../../model/inspection';
 import { hostMetric, judge, lastNumber, type InspectionResult } from '../../model/facts';
 import { inspectionSubject } from '../../model/naming';
-import { keepHeartbeating } from '../heartbeat';
 import { eventIdPrefix } from '../events';
-import { mapLimited } from '../semaphore';
 import type { ActivityDeps } from '../step-input';
-import { measureHost, runOnHost } from './host-facts';
+import { forEachHost, measureHost, runOnHost } from './host-facts';
 import { clusterApi, kubernetesFacts } from './cluster-facts';
-
-const HOSTS_AT_ONCE = 20;
 
 export interface InspectionBatch {
   inspection: string;
@@ -39,23 +34,12 @@ type Measurement = Pick<InspectionResult, 'value' | 'detail' | 'reason'>;
  * value against the threshold, and publishes the verdict as an event, alerting or normal.
  */
 export async function inspectHosts(deps: ActivityDeps, batch: InspectionBatch): Promise<InspectionBatchResult> {
-  const ctx = Context.current();
-  let done = 0;
-  const stop = keepHeartbeating(ctx, () => ({ done }));
-  try {
-    const results = await mapLimited(batch.hosts, HOSTS_AT_ONCE, async (host) => {
-      const result = await publishVerdict(deps, batch, host.name, await measure(deps, batch.spec, host));
-      done += 1;
-      return result;
-    });
-    return {
-      alerting: results.filter((r) => r.state === 'alerting').map((r) => r.target),
-      normal: results.filter((r) => r.state === 'normal').length,
-      unknown: results.filter((r) => r.state === 'unknown').map((r) => r.target),
-    };
-  } finally {
-    stop();
-  }
+  const results = await forEachHost(batch.hosts, async (host) => publishVerdict(deps, batch, host.name, await measure(deps, batch.spec, host)));
+  return {
+    alerting: results.filter((r) => r.state === 'alerting').map((r) => r.target),
+    normal: results.filter((r) => r.state === 'normal').length,
+    unknown: results.filter((r) => r.state === 'unknown').map((r) => r.target),
+  };
 }
 
 /** A cluster metric (the `inspectCluster` activity): measured on the cluster's Kubernetes API. */

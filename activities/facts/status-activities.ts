@@ -1,16 +1,10 @@
-import { Context } from '@temporalio/activity';
 import type { HostTarget } from '../../model/run';
 import type { ClusterStatus, HostStatus } from '../../model/facts';
 import { clusterStatusSubject, hostStatusSubject } from '../../model/naming';
-import { keepHeartbeating } from '../heartbeat';
 import { eventIdPrefix } from '../events';
-import { mapLimited } from '../semaphore';
 import type { ActivityDeps } from '../step-input';
-import { measureHost } from './host-facts';
+import { forEachHost, measureHost } from './host-facts';
 import { clusterApi, kubernetesFacts } from './cluster-facts';
-
-/** Hosts measured at once by one activity. */
-const HOSTS_AT_ONCE = 20;
 
 export interface HostBatch {
   cluster: string;
@@ -34,26 +28,18 @@ export interface ClusterStatusInput {
  * run's and the host's, so a retried attempt's events are dropped as duplicates.
  */
 export async function reportHostStatus(deps: ActivityDeps, batch: HostBatch): Promise<HostBatchStatus> {
-  const ctx = Context.current();
   const run = eventIdPrefix();
-  let done = 0;
-  const stop = keepHeartbeating(ctx, () => ({ done }));
-  try {
-    const statuses = await mapLimited(batch.hosts, HOSTS_AT_ONCE, async (host) => {
-      const measured = await measureHost(deps.hosts, host);
-      const base = { host: host.name, cluster: batch.cluster, observedAt: new Date().toISOString() };
-      const status: HostStatus = 'value' in measured ? { ...base, state: 'reachable', facts: measured.value } : { ...base, state: 'unreachable', failure: measured.failure, reason: measured.reason };
-      await deps.events.publish({ subject: hostStatusSubject(batch.cluster, host.name), type: 'dev.ops.host.status', id: `${run}/${host.name}`, data: status });
-      done += 1;
-      return status;
-    });
-    return {
-      reachable: statuses.filter((s) => s.state === 'reachable').length,
-      unreachable: statuses.flatMap((s) => (s.state === 'unreachable' ? [{ host: s.host, reason: s.reason ?? '' }] : [])),
-    };
-  } finally {
-    stop();
-  }
+  const statuses = await forEachHost(batch.hosts, async (host) => {
+    const measured = await measureHost(deps.hosts, host);
+    const base = { host: host.name, cluster: batch.cluster, observedAt: new Date().toISOString() };
+    const status: HostStatus = 'value' in measured ? { ...base, state: 'reachable', facts: measured.value } : { ...base, state: 'unreachable', failure: measured.failure, reason: measured.reason };
+    await deps.events.publish({ subject: hostStatusSubject(batch.cluster, host.name), type: 'dev.ops.host.status', id: `${run}/${host.name}`, data: status });
+    return status;
+  });
+  return {
+    reachable: statuses.filter((s) => s.state === 'reachable').length,
+    unreachable: statuses.flatMap((s) => (s.state === 'unreachable' ? [{ host: s.host, reason: s.reason ?? '' }] : [])),
+  };
 }
 
 /** The cluster's own status event (the `clusterFacts` activity): its hosts in sum, and its Kubernetes API. */
