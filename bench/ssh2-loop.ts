@@ -73,6 +73,8 @@ function connect(host: LoopConfig['hosts'][number], username: string, privateKey
   return new Promise((resolve, reject) => {
     const client = new Client();
     client
+      // Same socket as the product's (activities/ssh/connect.ts): without TCP_NODELAY an exec waits ~40 ms on a delayed ACK.
+      .once('connect', () => client.setNoDelay(true))
       .once('ready', () => resolve(client))
       .once('error', (e) => {
         client.end();

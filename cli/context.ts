@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { loadConfig, type ConfigFlags, type OpsConfig } from '../workers/config';
-import { connectClient } from '../workers/temporal';
-import { loadResources } from '../model/load';
-import { Catalog } from '../model/catalog';
+import type { Catalog } from '../model/catalog';
+import { loadResourcesOnThread } from '../model/load-thread';
 import { CliError, ExitCode } from './exit-codes';
+
+// The Temporal client, NATS and the YAML parser are loaded when a command first needs them, so a
+// command pays only for what it uses (the client alone takes ~200 ms to load).
 
 /** Global flags every command accepts; environment variables fill in what is not given. */
 export function addConnectionOptions(program: Command): Command {
@@ -28,6 +30,7 @@ export function configFrom(command: Command): OpsConfig {
 }
 
 export async function temporalClient(config: OpsConfig): Promise<Client> {
+  const { connectClient } = await import('../workers/temporal');
   try {
     return await connectClient(config);
   } catch (e) {
@@ -37,6 +40,7 @@ export async function temporalClient(config: OpsConfig): Promise<Client> {
 
 export async function natsConnection(config: OpsConfig): Promise<NatsConnection> {
   if (config.natsUrl === 'off') throw new CliError('run output needs NATS; OPS_NATS_URL is "off"', ExitCode.unavailable);
+  const { connect } = await import('nats');
   try {
     return await connect({ servers: config.natsUrl, name: 'ops-cli' });
   } catch (e) {
@@ -44,9 +48,15 @@ export async function natsConnection(config: OpsConfig): Promise<NatsConnection>
   }
 }
 
-export function loadCatalog(files: string[] | undefined): Catalog {
+/**
+ * Parses and validates the definition files on a second thread (model/load-thread.ts), which
+ * starts at once: a command calls this first, then loads and connects what it needs, then awaits.
+ */
+export async function loadCatalog(files: string[] | undefined): Promise<Catalog> {
   if (!files?.length) throw new CliError('give definition files or directories with -f', ExitCode.usage);
-  return Catalog.from(loadResources(files));
+  const loading = loadResourcesOnThread(files);
+  const { Catalog } = await import('../model/catalog');
+  return Catalog.from(await loading);
 }
 
 /** `--var k=v` (repeatable); `k=@file` reads the value from a file, so secrets stay out of `ps`. */

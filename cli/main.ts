@@ -1,32 +1,43 @@
 import { Command, CommanderError } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { ValidationError } from '../model/errors';
 import { addConnectionOptions } from './context';
 import { CliError, ExitCode } from './exit-codes';
-import { runCommand } from './commands/run';
-import { adhocCommands } from './commands/adhoc';
-import { logsCommand } from './commands/logs';
-import { workerCommand } from './commands/worker';
-import { validateCommand } from './commands/validate';
-import { upCommand } from './commands/up';
-import { serverCommand } from './commands/server';
-import { applyCommands } from './commands/apply';
-import { getCommand } from './commands/get';
-import { tokenCommands } from './commands/token';
-import { runControlCommands } from './commands/control';
-import { clusterCommands } from './commands/cluster';
-import { approveCommand } from './commands/approve';
-import { codecCommands } from './commands/codec';
-import { scheduleCommands } from './commands/schedule';
-import { eventsCommand } from './commands/events';
-import { hookCommands } from './commands/hook';
 
-export function buildProgram(): Command {
+type AddCommands = (program: Command) => void;
+
+/**
+ * Every command module and the verbs it adds. Only the module of the verb being run is loaded
+ * (`ops run` does not load the worker, the server or the Kubernetes client); help loads them all.
+ */
+export const COMMANDS: ReadonlyArray<{ verbs: string[]; load: () => Promise<AddCommands> }> = [
+  { verbs: ['run', 'watch'], load: async () => (await import('./commands/run')).runCommand },
+  { verbs: ['cancel', 'rerun'], load: async () => (await import('./commands/control')).runControlCommands },
+  { verbs: ['approve'], load: async () => (await import('./commands/approve')).approveCommand },
+  { verbs: ['shell', 'file'], load: async () => (await import('./commands/adhoc')).adhocCommands },
+  { verbs: ['logs'], load: async () => (await import('./commands/logs')).logsCommand },
+  { verbs: ['events'], load: async () => (await import('./commands/events')).eventsCommand },
+  { verbs: ['apply', 'delete'], load: async () => (await import('./commands/apply')).applyCommands },
+  { verbs: ['get'], load: async () => (await import('./commands/get')).getCommand },
+  { verbs: ['schedule'], load: async () => (await import('./commands/schedule')).scheduleCommands },
+  { verbs: ['hook'], load: async () => (await import('./commands/hook')).hookCommands },
+  { verbs: ['token'], load: async () => (await import('./commands/token')).tokenCommands },
+  { verbs: ['codec'], load: async () => (await import('./commands/codec')).codecCommands },
+  { verbs: ['validate'], load: async () => (await import('./commands/validate')).validateCommand },
+  { verbs: ['server'], load: async () => (await import('./commands/server')).serverCommand },
+  { verbs: ['worker'], load: async () => (await import('./commands/worker')).workerCommand },
+  { verbs: ['cluster'], load: async () => (await import('./commands/cluster')).clusterCommands },
+  { verbs: ['up'], load: async () => (await import('./commands/up')).upCommand },
+];
+
+/** The program with every command, or only those of `verb` when it names one. */
+export async function buildProgram(verb?: string): Promise<Command> {
   const program = addConnectionOptions(new Command('ops'))
     .description('Ops: durable operations on hosts and clusters, on Temporal')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [runCommand, runControlCommands, approveCommand, adhocCommands, logsCommand, eventsCommand, applyCommands, getCommand, scheduleCommands, hookCommands, tokenCommands, codecCommands, validateCommand, serverCommand, workerCommand, clusterCommands, upCommand]) add(program);
+  const only = COMMANDS.find((c) => verb !== undefined && c.verbs.includes(verb));
+  for (const c of only ? [only] : COMMANDS) (await c.load())(program);
   const exitOverride = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(exitOverride);
@@ -38,7 +49,8 @@ export function buildProgram(): Command {
 /** Maps every failure to a message and an exit code that means something. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    // argv[2] is the verb unless global flags come first; then every command is loaded.
+    await (await buildProgram(argv[2])).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;

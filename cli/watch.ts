@@ -32,6 +32,7 @@ export function watchRun(client: Client, runId: string, print: Print): Promise<R
 export async function watchRunFrom(source: RunSource, print: Print): Promise<RunOutcome> {
   const shownHosts = new Set<string>();
   const shownStages = new Set<string>();
+  let stuck: string | undefined;
   const showHost = (task: string, h: HostProgress | HostResult) => {
     const id = `${task}/${h.host}`;
     if (h.status === 'running' || shownHosts.has(id)) return;
@@ -41,12 +42,23 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
   // Waiting on the end alongside the polls ends the watch as soon as the run does.
   const ending = source.outcome();
   let ended = false;
-  ending.then(
-    () => (ended = true),
-    () => (ended = true),
+  const end = ending.then(
+    () => void (ended = true),
+    () => void (ended = true),
   );
+  const poll = () => source.tree().catch(() => undefined);
   for (;;) {
-    const tree = await source.tree().catch(() => undefined);
+    // A poll still out when a task run ends is not waited for (querying a closed run replays its
+    // whole history): the outcome lists every host. A pipeline's stage lines need one more poll.
+    let tree = await Promise.race([poll(), end]);
+    if (!tree && ended) {
+      if ((await ending.catch(() => undefined))?.kind !== 'pipeline') break;
+      tree = await poll();
+    }
+    if (tree?.stuck && tree.stuck !== stuck) {
+      stuck = tree.stuck;
+      print(`! the run is not making progress: ${stuck}`);
+    }
     const byWorkflow = new Map((tree?.tasks ?? []).map((t) => [t.workflowId, t]));
     // Stage by stage, so a stage's hosts are listed under it even when the next one has started.
     for (const stage of tree?.pipeline?.stages ?? []) {
@@ -69,7 +81,7 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
     }
     if (tree?.kind === 'task') for (const task of tree.tasks) for (const h of task.hosts) showHost(task.name, h);
     if (ended || tree?.closed) break;
-    await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), ending.catch(() => undefined)]);
+    await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), end]);
   }
   const outcome = await ending;
   // Hosts that finished between the last poll and the end.

@@ -89,6 +89,9 @@ export async function listRuns(client: Client, filter: RunFilter, page: { size: 
     pageSize: page.size,
     nextPageToken: page.token ? Buffer.from(page.token, 'base64url') : undefined,
   });
+  // A listing shows search attributes, not memos: they are dropped before decoding, so one run
+  // encrypted with a key this process lacks does not break the whole listing.
+  for (const raw of response.executions) raw.memo = null;
   const infos = await Promise.all(response.executions.map((raw) => executionInfoFromRaw(raw, loadedDataConverter, raw, namespace)));
   const next = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
   return { runs: infos.map(runSummary), ...(next ? { nextPageToken: next } : {}) };

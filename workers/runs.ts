@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type QueryDefinition, type SearchAttributePair } from '@temporalio/common';
-import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { PipelineRunInput, PipelineRunResult, RunOrigin, RunStatus, TaskRunInput, TaskRunResult } from '../model/run';
 import { CONTROL_TASK_QUEUE, clusterTaskQueue, newRunId } from '../model/naming';
@@ -186,6 +186,8 @@ export interface RunTree {
   closed: boolean;
   pipeline?: PipelineProgress;
   tasks: Array<TaskProgress & { workflowId: string }>;
+  /** Why the run makes no progress: its workflow task keeps failing on the worker. */
+  stuck?: string;
 }
 
 const QUERY_DEADLINE_MS = 5_000;
@@ -194,13 +196,33 @@ export async function runTree(client: Client, runId: string): Promise<RunTree> {
   const handle = client.workflow.getHandle(runId);
   const description = await handle.describe();
   const closed = description.status.name !== 'RUNNING';
+  const attempt = description.raw.pendingWorkflowTask?.attempt ?? 0;
+  const stuck = !closed && attempt > 1 ? { stuck: await workflowTaskFailure(client, runId, attempt) } : {};
   if (description.type === 'pipelineRun') {
     const pipeline = await query(client, handle, pipelineProgressQuery);
     const ids = (pipeline?.stages ?? []).filter((s) => s.status !== 'pending').flatMap((s) => s.tasks.filter((t) => t.status !== 'waiting' && (t.status !== 'pending' || s.status === 'running')).map((t) => t.workflowId));
     const tasks = (await Promise.all(ids.map((id) => taskTree(client, id)))).flat();
-    return { runId, kind: 'pipeline', closed, pipeline, tasks };
+    return { runId, kind: 'pipeline', closed, pipeline, tasks, ...stuck };
   }
-  return { runId, kind: 'task', closed, tasks: await taskTree(client, runId) };
+  return { runId, kind: 'task', closed, tasks: await taskTree(client, runId), ...stuck };
+}
+
+/**
+ * The last failure of a run's workflow task, for a run that cannot start or go on: a worker whose
+ * codec keys differ from the starter's cannot read the input, and Temporal retries it for ever.
+ */
+async function workflowTaskFailure(client: Client, runId: string, attempt: number): Promise<string> {
+  const prefix = `its workflow task has failed ${attempt - 1} time(s) on the worker`;
+  const { namespace, loadedDataConverter } = client.options;
+  const history = await client.workflowService.getWorkflowExecutionHistoryReverse({ namespace, execution: { workflowId: runId }, maximumPageSize: 20 });
+  const failure = history.history?.events?.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure;
+  const undecodable = `${prefix}, with an error this process cannot decrypt: the worker and this process do not share a codec key ring (OPS_DATA_DIR or OPS_CODEC_KEYS_FILE)`;
+  try {
+    const error = await decodeOptionalFailureToOptionalError(loadedDataConverter, failure);
+    return error ? `${prefix}: ${error.message}` : prefix;
+  } catch {
+    return undecodable;
+  }
 }
 
 /** A task's progress with the hosts of its running groups folded in. */

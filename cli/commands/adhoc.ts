@@ -59,7 +59,7 @@ export function adhocCommands(program: Command): void {
 
 async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<string, unknown>): Promise<void> {
   const name = step.name === 'shell' ? 'shell' : `file-${String(step.name)}`;
-  const catalog = loadCatalog(opts.filename);
+  const catalog = await loadCatalog(opts.filename);
   const parsed = taskSchema.safeParse({
     apiVersion: API_VERSION,
     kind: 'Task',

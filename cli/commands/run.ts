@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { planPipelineRun, planTaskRun } from '../../model/plan';
 import { localRequester, temporalWebLink } from '../../workers/config';
-import { startPipelineRun, startTaskRun } from '../../workers/runs';
 import { collect, configFrom, loadCatalog, parseVars, temporalClient } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
 import { outputFormat, printData, type OutputFormat } from '../output';
-import { statusOf, temporalRunSource, watchRunFrom, type RunSource } from '../watch';
+import type { RunSource } from '../watch';
 import { requireServer, serverSettings, ApiClient } from '../api-client';
 import { apiRunSource } from '../server-runs';
 
@@ -59,6 +58,7 @@ export function runCommand(program: Command): void {
     .action(async (run: string, opts: { output?: string }, command: Command) => {
       const format = outputFormat(opts.output);
       const server = serverSettings(command);
+      const { statusOf, temporalRunSource, watchRunFrom } = await import('../watch');
       const source = server ? apiRunSource(new ApiClient(server), run) : temporalRunSource(await temporalClient(configFrom(command)), run);
       const outcome = await watchRunFrom(source, format === 'text' ? (l) => console.log(l) : (l) => console.error(l));
       if (format !== 'text') printData(format, { runId: run, ...outcome });
@@ -74,6 +74,7 @@ async function report(started: Started, opts: RunOptions, format: OutputFormat):
     say(`  follow it:    ops watch ${started.runId}   output: ops logs ${started.runId} -f`);
     return;
   }
+  const { statusOf, watchRunFrom } = await import('../watch');
   const outcome = await watchRunFrom(started.source, say);
   if (format !== 'text') printData(format, { runId: started.runId, ...outcome });
   if (statusOf(outcome) !== 'succeeded') process.exitCode = ExitCode.runFailed;
@@ -83,10 +84,17 @@ async function startFromFiles(command: Command, kind: string | undefined, name: 
   const pipeline = opts.pipeline ?? (kind === 'pipeline' ? name : undefined);
   const task = opts.task ?? (kind === 'task' ? name : undefined);
   if (!pipeline === !task) throw new CliError('give exactly one of --pipeline NAME or --task NAME', ExitCode.usage);
-  const catalog = loadCatalog(opts.filename);
+  // The definitions are parsed on a second thread while the Temporal client loads and connects;
+  // bad definitions are reported before an unreachable Temporal, and start nothing.
   const request = { variables: parseVars(opts.var), origin: { trigger: 'cli' as const, requester: localRequester() } };
   const config = configFrom(command);
-  const client = await temporalClient(config);
+  const catalogLoading = loadCatalog(opts.filename);
+  const [catalogLoaded, connected] = await Promise.allSettled([catalogLoading, temporalClient(config)]);
+  if (catalogLoaded.status === 'rejected') throw catalogLoaded.reason;
+  if (connected.status === 'rejected') throw connected.reason;
+  const [catalog, client] = [catalogLoaded.value, connected.value];
+  const { startPipelineRun, startTaskRun } = await import('../../workers/runs');
+  const { temporalRunSource } = await import('../watch');
   const started = pipeline
     ? await startPipelineRun(client, planPipelineRun(catalog, pipeline, request))
     : await startTaskRun(client, planTaskRun(catalog, task ?? '', { ...request, cluster: opts.cluster }));

@@ -35,7 +35,7 @@ export function upCommand(program: Command): void {
       for (const [what, port] of [['Temporal', TEMPORAL_PORT], ['Temporal Web', UI_PORT], ['NATS', NATS_PORT], ['Ops API', API_PORT]] as const) {
         if (await canConnect('127.0.0.1', port)) throw new CliError(`port ${port} (${what}) is already in use: is another stack running? Stop it, or use that one.`, ExitCode.unavailable);
       }
-      const catalog = loadCatalog([opts.examples]);
+      const catalog = await loadCatalog([opts.examples]);
       console.log(`data directory: ${base.dataDir}`);
       // Temporal Web decodes payloads through the API's codec endpoint (api/codec.ts) for signed-in users.
       const codecEndpoint = `http://localhost:${API_PORT}/codec`;

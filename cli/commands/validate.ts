@@ -9,8 +9,8 @@ export function validateCommand(program: Command): void {
     .command('validate')
     .description('check definition files (and that every pipeline, task and schedule could start); exit 2 if anything is wrong')
     .requiredOption('-f, --filename <path>', 'definition file or directory (repeatable)', collect)
-    .action((opts: { filename: string[] }) => {
-      const catalog = loadCatalog(opts.filename);
+    .action(async (opts: { filename: string[] }) => {
+      const catalog = await loadCatalog(opts.filename);
       // What schedules, inspections and hooks name must exist, and schedules must plan, as the server requires.
       const issues = [...catalog.schedules.values(), ...catalog.inspections.values(), ...catalog.eventHooks.values()].flatMap((r) => referenceIssues(catalog, r));
       if (issues.length) throw new ValidationError(issues);

@@ -1,4 +1,5 @@
 // A pipeline over real sshd hosts, driven through the `ops` CLI as a user would.
+import { join } from 'node:path';
 import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
 import type { RunOutcome } from '../../workers/runs';
 import type { HostResult } from '../../model/run';
@@ -252,6 +253,21 @@ test('bad YAML and a bad variable are rejected with the file and field named, an
   expect(r4.code).toBe(2);
   expect(r4.stderr).toContain('variables.seen: is required');
   expect(await countRuns()).toBe(before);
+});
+
+test('--watch says why a run the worker cannot read makes no progress (the CLI has other codec keys)', async () => {
+  const tasks = stack.writeFile('tasks-other-keys.yaml', TASKS);
+  const otherKeys = { ...stack.env, OPS_DATA_DIR: join(stack.dir, 'other-data') };
+  const watching = new AbortController();
+  const r = await stack.ops(['run', '-f', hostsFile, '-f', tasks, '--task', 'write-config', '--watch'], {
+    env: otherKeys,
+    signal: watching.signal,
+    timeoutMs: 60_000,
+    onStdout: (soFar) => soFar.includes('not making progress') && watching.abort(),
+  });
+  const runId = /^run (\S+) started/m.exec(r.stdout)?.[1] ?? '';
+  await stack.client.workflow.getHandle(runId).terminate('test cleanup').catch(() => undefined);
+  expect(r.stdout).toMatch(/! the run is not making progress: its workflow task has failed \d+ time\(s\) on the worker, with an error this process cannot decrypt: the worker and this process do not share a codec key ring/);
 });
 
 async function countRuns(): Promise<number> {

@@ -117,6 +117,14 @@ describe('wrapperCommand on a local shell', () => {
     expect(r.stdout).toBe('$HOME `id` $(false)\n');
   });
 
+  it('runs the whole script: a last line without a newline, leading blanks and backslashes, thousands of lines', async () => {
+    const short = await run('stdin-2', "  printf '%s|' 'a\\\\b'\n\techo ' last'");
+    expect(short).toMatchObject({ code: 0, stdout: 'a\\\\b| last\n' });
+    const lines = Array.from({ length: 3000 }, (_, i) => `n=${i}`).join('\n');
+    const long = await run('stdin-3', `${lines}\necho "$n"\n`);
+    expect(long).toMatchObject({ code: 0, stdout: '2999\n' });
+  });
+
   it('does not run a step twice: the same key replays exit code and output', async () => {
     const script = `${counter('replay-count')}echo hello\necho oops >&2\nexit 3\n`;
     const first = await run('replay-1', script);
@@ -165,12 +173,13 @@ describe('wrapperCommand on a local shell', () => {
     expect(count('dead-count')).toBe(0);
   });
 
-  it('keeps step records private to the user, and removes the script once it ran', async () => {
+  it('keeps step records private to the user, and empties the script once it ran', async () => {
     await run('private-1', 'echo secret-output\n');
     const steps = join(home, '.ops', 'steps');
     expect(execFileSync('stat', ['-c', '%a', steps], { encoding: 'utf8' }).trim()).toBe('700');
     const records = readdirSync(steps).filter((f) => f.startsWith('private-1.')).sort();
-    expect(records).toEqual(['private-1.err', 'private-1.exit', 'private-1.out', 'private-1.sid']);
+    expect(records).toEqual(['private-1.err', 'private-1.exit', 'private-1.out', 'private-1.script', 'private-1.sid']);
+    expect(readFileSync(join(steps, 'private-1.script'), 'utf8')).toBe('');
     for (const f of records) expect(execFileSync('stat', ['-c', '%a', join(steps, f)], { encoding: 'utf8' }).trim()).toBe('600');
   });
 
