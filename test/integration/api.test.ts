@@ -1,5 +1,6 @@
 // The control plane's REST API and the CLI's server mode, against real Temporal, NATS, sshd hosts
 // and an `ops server` process; the same suite once with PGlite and once with PostgreSQL.
+import { join } from 'node:path';
 import { startStack, workerLogs, type TestStack } from '../harness/stack';
 import { startOpsServer, type OpsServer } from '../harness/server';
 import { startPostgres, type Postgres } from '../harness/postgres';
@@ -210,6 +211,20 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect((await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'nope' } })).status).toBe(404);
     expect((await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'configure', extra: 1 } })).status).toBe(400);
     expect((await server.call('GET', '/api/v1/runs/no-such-run')).status).toBe(404);
+  });
+
+  test('a run encrypted with a key the server lacks is listed like any other, not an error', async () => {
+    const hosts = stack.writeFile(`hosts-${storeName}.yaml`, stack.hostsYaml());
+    const task = stack.writeFile(`foreign-${storeName}.yaml`, `apiVersion: ${API}\nkind: Task\nmetadata: { name: foreign }\nspec:\n  targets: { all: true }\n  steps: [{ name: s, shell: 'true' }]\n`);
+    const started = await stack.ops(['run', '-f', hosts, '-f', task, '--task', 'foreign'], { env: { ...stack.env, OPS_DATA_DIR: join(stack.dir, `foreign-keys-${storeName}`) } });
+    const id = /^run (\S+) started/m.exec(started.stdout)?.[1] ?? '';
+    expect(id).toMatch(/^foreign-/);
+    try {
+      const listed = await until('the foreign run listed', () => server.call('GET', '/api/v1/runs?task=foreign'), (r) => r.status === 200 && r.body.items.some((i: any) => i.id === id));
+      expect(listed.body.items.find((i: any) => i.id === id)).toMatchObject({ kind: 'task', name: 'foreign', status: 'running' });
+    } finally {
+      await stack.client.workflow.getHandle(id).terminate('test cleanup');
+    }
   });
 
   test('an Idempotency-Key makes a retried trigger return the same run', async () => {
