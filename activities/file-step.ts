@@ -81,10 +81,11 @@ async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; su
   if (current.code === 0 && haveSum === want && normalizeMode(haveMode ?? '') === mode && ownerMatches) {
     return { changed: false, summary: `${dest} is already up to date (sha256 ${want.slice(0, 12)}…, mode ${mode})` };
   }
-  // Upload beside the destination (or into ~/.ops for sudo), verify, then move into place.
+  // Upload beside the destination (or into .ops of the login directory for sudo), verify, then move
+  // into place. Relative paths name the same file for SFTP and the shell: both start in the login directory.
   const tmp = t.sudo ? `.ops/upload-${t.key}` : posix.join(posix.dirname(dest), `.${posix.basename(dest)}.ops-${t.key}`);
-  const tmpShell = t.sudo ? `"$HOME"/${shellQuote(tmp)}` : shellQuote(tmp);
-  if (t.sudo) await mustRun(t, `mkdir -p "$HOME/.ops" && chmod 700 "$HOME/.ops"`, 'prepare ~/.ops');
+  const tmpShell = shellQuote(tmp);
+  if (t.sudo) await mustRun(t, 'mkdir -p .ops && chmod 700 .ops', 'prepare ~/.ops');
   await t.session.upload(source, tmp, t.onBytes).catch((e: Error) => {
     throw stepFailure(FailureType.NonZeroExit, `could not write ${tmp} on the host: ${e.message}`, { exitCode: 1, worker: t.worker });
   });
@@ -113,7 +114,7 @@ async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ change
   }
   // SFTP cannot read as root, so a sudo pull first copies the file where the user can read it.
   const readable = t.sudo ? `.ops/download-${t.key}` : source;
-  if (t.sudo) await mustRun(t, `umask 077; mkdir -p "$HOME/.ops" && sudo -n cat ${shellQuote(source)} > "$HOME"/${shellQuote(readable)}`, `copy ${source}`);
+  if (t.sudo) await mustRun(t, `umask 077; mkdir -p .ops && sudo -n cat ${shellQuote(source)} > ${shellQuote(readable)}`, `copy ${source}`);
   mkdirSync(dirname(localPath), { recursive: true });
   const tmp = `${localPath}.ops-tmp`;
   try {
@@ -121,7 +122,7 @@ async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ change
   } catch (e) {
     throw stepFailure(FailureType.NonZeroExit, `could not read ${source}: ${(e as Error).message}`, { exitCode: 1, worker: t.worker });
   } finally {
-    if (t.sudo) await execCapture(t.session, `rm -f "$HOME"/${shellQuote(readable)}`);
+    if (t.sudo) await execCapture(t.session, `rm -f ${shellQuote(readable)}`);
   }
   const got = (await hashStream(createReadStream(tmp))).sha256;
   if (got !== remoteSum) throw stepFailure(FailureType.NonZeroExit, `checksum mismatch pulling ${source}: host has ${remoteSum}, received ${got}`, { exitCode: 1, worker: t.worker });

@@ -154,10 +154,10 @@ async function runBench(options: Options, resources: Resources): Promise<number>
   // Creates the codec key ring in the data dir before any ops process starts.
   const client = await connectClient(loadConfig({}, env));
   resources.add(() => client.connection.close());
-  // Every fleet host logs in as the same user, so all share one ~/.ops/steps, where each step
-  // leaves a record the wrapper scans on every later step: the bench removes its own at the end.
-  const homes = [homeOf(fleet.user), homedir()];
-  say(`the fleet user's ~/.ops/steps holds ${countEntries(join(homes[0], '.ops', 'steps'))} step records at the start (shared by all fleet hosts; each product run adds ${n}; the bench removes its own after each round)\n`);
+  // The fleet's logins have a $HOME of their own (test/harness/fleet.ts), so its ~/.ops/steps holds
+  // only this bench's step records (a product run adds ${n}); each round removes them, so every round
+  // starts from the same state. The warm-up's records are in the worker's own home.
+  const homes = [fleet.home, homedir()];
   resources.add(async () => {
     const removed = await removeStepRecords(client, homes);
     if (removed) console.log(`bench: removed the ${removed} step records its runs left in ~/.ops/steps`);
@@ -359,7 +359,7 @@ async function analyse(d: AnalysisDeps): Promise<Record<string, unknown>> {
   variant('product wrapper', probe.fanoutWrapper);
   variant('wrapper, empty steps dir', probe.fanoutWrapperEmptySteps);
   say(`    one host, one at a time: plain ${ms(probe.singlePlainMs)}, wrapper ${ms(probe.singleWrapperMs)}, wrapper with an empty ~/.ops/steps ${ms(probe.singleWrapperEmptyStepsMs)} (medians of ${probe.singleRuns})`);
-  say(`    (every fleet host logs in as the same user: their shared ~/.ops/steps held ${probe.stepDirs} step records, pruned of those older than a day once per connection)`);
+  say(`    (the fleet's ~/.ops/steps held ${probe.stepDirs} step records; a host prunes those older than a day once per connection)`);
 
   await d.startWorker();
   await d.warmUp();
@@ -402,18 +402,6 @@ async function moduleLoad(target: string, times: number): Promise<Array<{ ms: nu
 
 function procStat(): number[] {
   return readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-}
-
-function homeOf(user: string): string {
-  return execFileSync('getent', ['passwd', user], { encoding: 'utf8' }).split(':')[5];
-}
-
-function countEntries(dir: string): number {
-  try {
-    return readdirSync(dir).length;
-  } catch {
-    return 0;
-  }
 }
 
 /** Removes the step records (`<workflow run id>-<activity id>`) of every run on the bench's own Temporal server. */

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,12 @@ export interface Fleet {
   /** known_hosts file listing every host's key, for the system ssh client. */
   knownHostsPath: string;
   dir: string;
+  /**
+   * $HOME of every login to this fleet (under `dir`, removed with it), so the step records a run
+   * leaves in ~/.ops/steps are this fleet's alone: the fleet user is shared by every test and bench.
+   * The working directory of a login is still the user's own home.
+   */
+  home: string;
   hosts: FleetHost[];
   /**
    * Takes one host off the network: its address refuses connections and its open
@@ -99,6 +105,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   const clientKeyPath = join(dir, 'id_ed25519');
   const authorizedKeysPath = join(dir, 'authorized_keys');
   const knownHostsPath = join(dir, 'known_hosts');
+  const home = join(dir, 'home');
+  await mkdir(home, { mode: 0o700 });
+  const [uid, gid] = (await run('getent', ['passwd', USER])).stdout.split(':').slice(2, 4).map(Number);
+  await chown(home, uid, gid);
 
   const sshdCount = Math.ceil(opts.count / hostsPerSshd);
   const sshds: Sshd[] = Array.from({ length: sshdCount }, (_, i) => ({
@@ -136,14 +146,14 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   const restart = (sshd: Sshd): Promise<void> => {
     const restarted = sshd.queue.then(async () => {
       if (sshd.server) await killProcessTree(sshd.server);
-      sshd.server = await launchSshd(sshd, authorizedKeysPath);
+      sshd.server = await launchSshd(sshd, authorizedKeysPath, home);
     });
     sshd.queue = restarted.catch(() => undefined); // a failed restart must not block later ones
     return restarted;
   };
 
   try {
-    await Promise.all(sshds.map(async (sshd) => (sshd.server = await launchSshd(sshd, authorizedKeysPath))));
+    await Promise.all(sshds.map(async (sshd) => (sshd.server = await launchSshd(sshd, authorizedKeysPath, home))));
   } catch (error) {
     await Promise.all(sshds.map((sshd) => sshd.server && killProcessTree(sshd.server)));
     await rm(dir, { recursive: true, force: true });
@@ -157,6 +167,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     clientPublicKey: clientKey.line,
     knownHostsPath,
     dir,
+    home,
     hosts,
     async stopHost(name) {
       const sshd = sshdOf(name);
@@ -198,10 +209,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
 }
 
 /** Starts the sshd for its hosts that are not down; undefined when all are down. */
-async function launchSshd(sshd: Sshd, authorizedKeysPath: string): Promise<WatchedProcess | undefined> {
+async function launchSshd(sshd: Sshd, authorizedKeysPath: string, home: string): Promise<WatchedProcess | undefined> {
   const up = sshd.hosts.filter((h) => !sshd.down.has(h.name));
   if (up.length === 0) return undefined;
-  await writeFile(sshd.configPath, sshdConfig(up, sshd, authorizedKeysPath));
+  await writeFile(sshd.configPath, sshdConfig(up, sshd, authorizedKeysPath, home));
   const server = watchProcess(spawn(SSHD, ['-D', '-e', '-f', sshd.configPath], { stdio: ['ignore', 'ignore', 'pipe'] }));
   try {
     await Promise.all(up.map((h) => pollUntil(`sshd ${h.name} ${h.address}:${h.port}`, () => presentsSshBanner(h.address, h.port), START_TIMEOUT_MS, server)));
@@ -212,7 +223,7 @@ async function launchSshd(sshd: Sshd, authorizedKeysPath: string): Promise<Watch
   }
 }
 
-function sshdConfig(up: FleetHost[], sshd: Sshd, authorizedKeysPath: string): string {
+function sshdConfig(up: FleetHost[], sshd: Sshd, authorizedKeysPath: string, home: string): string {
   return [
     ...up.map((h) => `ListenAddress ${h.address}:${h.port}`),
     `HostKey ${sshd.hostKeyPath}`,
@@ -233,6 +244,7 @@ function sshdConfig(up: FleetHost[], sshd: Sshd, authorizedKeysPath: string): st
     `AllowUsers ${USER}`,
     'PrintMotd no',
     'PrintLastLog no',
+    `SetEnv HOME=${home}`,
     '',
   ].join('\n');
 }

@@ -59,6 +59,15 @@ describe('fleet', () => {
     }
   });
 
+  it("gives every login this fleet's own $HOME, writable by the fleet user, in the user's home directory", async () => {
+    const result = await fleet.exec(fleet.hosts[0].name, 'echo "$HOME"; pwd; mkdir -p ~/.ops/steps && echo written');
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const [home, cwd, written] = result.stdout.trim().split('\n');
+    expect(home).toBe(fleet.home);
+    expect(cwd).not.toBe(fleet.home);
+    expect(written).toBe('written');
+  });
+
   it('logs in with the password', async () => {
     const host = fleet.hosts[0];
     await expect(passwordLogin(host.address, host.port, fleet.user, fleet.password)).resolves.toBe(fleet.user);
