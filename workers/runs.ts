@@ -216,12 +216,11 @@ async function workflowTaskFailure(client: Client, runId: string, attempt: numbe
   const { namespace, loadedDataConverter } = client.options;
   const history = await client.workflowService.getWorkflowExecutionHistoryReverse({ namespace, execution: { workflowId: runId }, maximumPageSize: 20 });
   const failure = history.history?.events?.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure;
-  const undecodable = `${prefix}, with an error this process cannot decrypt: the worker and this process do not share a codec key ring (OPS_DATA_DIR or OPS_CODEC_KEYS_FILE)`;
   try {
     const error = await decodeOptionalFailureToOptionalError(loadedDataConverter, failure);
     return error ? `${prefix}: ${error.message}` : prefix;
   } catch {
-    return undecodable;
+    return `${prefix}, with an error this process cannot decrypt: the worker and this process do not share a codec key ring (OPS_DATA_DIR or OPS_CODEC_KEYS_FILE)`;
   }
 }
 
