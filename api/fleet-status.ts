@@ -3,7 +3,7 @@ import type { ClusterStatus, HostStatus, InspectionResult } from '../model/facts
 import type { CloudEvent } from '../model/event-match';
 import { EVENTS_STREAM } from '../model/naming';
 import type { DefinitionStore } from './store/definitions';
-import { followStream } from './follow';
+import { followStream } from './stream-reader';
 
 /**
  * Status events, one consumer each: not all of `ops.clusters.>`, whose run status events (a subject

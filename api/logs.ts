@@ -1,5 +1,6 @@
-import { AckPolicy, DeliverPolicy, nanos, type NatsConnection } from 'nats';
+import type { JsMsg, NatsConnection } from 'nats';
 import { LOGS_STREAM, hostFromSubjectToken, logSubject } from '../model/naming';
+import { followStream, readStored, startFrom, type StreamRead } from './stream-reader';
 
 /** One published chunk of a step's output. */
 export interface LogChunk {
@@ -16,52 +17,62 @@ export interface LogChunk {
 
 export interface ReadLogsOptions {
   host?: string;
-  /** Keep waiting for new output; stop with `signal`. */
+  /** Keep waiting for new output, also across a NATS restart; stop with `signal`. */
   follow: boolean;
   /** Start after this sequence (from an earlier chunk). */
   after?: number;
   signal?: AbortSignal;
+  /** Told why following broke off, each time before it starts again; default nowhere. */
+  log?: (message: string) => void;
+}
+
+/** Reads a run's output from JetStream in order, optionally following it as it is written. */
+export async function* readLogs(nc: NatsConnection, runId: string, options: ReadLogsOptions): AsyncGenerator<LogChunk> {
+  const read = { filter: options.host ? logSubject(runId, options.host) : `${logSubject(runId, '*').slice(0, -1)}*`, start: startFrom(options) };
+  const messages = options.follow ? following(nc, read, options.signal, options.log ?? (() => undefined)) : readStored(nc, LOGS_STREAM, { ...read, signal: options.signal });
+  for await (const m of messages) {
+    const h = m.headers;
+    yield {
+      seq: m.seq,
+      time: new Date(Math.floor(m.info.timestampNanos / 1e6)).toISOString(),
+      host: h?.get('Ops-Host') || hostFromSubjectToken(m.subject.split('.').pop() ?? ''),
+      task: h?.get('Ops-Task') ?? '',
+      step: h?.get('Ops-Step') ?? '',
+      stream: (h?.get('Ops-Stream') as LogChunk['stream']) || 'stdout',
+      attempt: Number(h?.get('Ops-Attempt') ?? '1'),
+      text: m.string(),
+    };
+  }
 }
 
 /**
- * Reads a run's output from JetStream in order, optionally following it as it is written.
- * An ephemeral pull consumer (not the client's ordered consumer) keeps this working on
- * nats-server 2.9, Debian 12's version.
+ * followStream's messages as an async generator; they wait in a queue until read. It ends when
+ * `signal` aborts, after what had arrived, or at once when the reader stops; the consumer is
+ * deleted before it returns.
  */
-export async function* readLogs(nc: NatsConnection, runId: string, options: ReadLogsOptions): AsyncGenerator<LogChunk> {
-  const jsm = await nc.jetstreamManager();
-  const subject = options.host ? logSubject(runId, options.host) : `${logSubject(runId, '*').slice(0, -1)}*`;
-  const created = await jsm.consumers.add(LOGS_STREAM, {
-    filter_subject: subject,
-    ack_policy: AckPolicy.None,
-    inactive_threshold: nanos(60_000),
-    ...(options.after ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.after + 1 } : { deliver_policy: DeliverPolicy.All }),
+async function* following(nc: NatsConnection, read: StreamRead, signal: AbortSignal | undefined, log: (message: string) => void): AsyncGenerator<JsMsg> {
+  const stop = new AbortController();
+  const queue: JsMsg[] = [];
+  let ended = false;
+  let wake = () => {};
+  const onMessage = (m: JsMsg) => {
+    queue.push(m);
+    wake();
+  };
+  const done = followStream(nc, LOGS_STREAM, read, onMessage, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal, log).finally(() => {
+    ended = true;
+    wake();
   });
   try {
-    if (!options.follow && created.num_pending === 0) return;
-    const messages = await (await nc.jetstream().consumers.get(LOGS_STREAM, created.name)).consume();
-    const stop = () => messages.stop();
-    options.signal?.addEventListener('abort', stop, { once: true });
-    try {
-      for await (const m of messages) {
-        const h = m.headers;
-        yield {
-          seq: m.seq,
-          time: new Date(Math.floor(m.info.timestampNanos / 1e6)).toISOString(),
-          host: h?.get('Ops-Host') || hostFromSubjectToken(m.subject.split('.').pop() ?? ''),
-          task: h?.get('Ops-Task') ?? '',
-          step: h?.get('Ops-Step') ?? '',
-          stream: (h?.get('Ops-Stream') as LogChunk['stream']) || 'stdout',
-          attempt: Number(h?.get('Ops-Attempt') ?? '1'),
-          text: m.string(),
-        };
-        if (!options.follow && m.info.pending === 0) break;
-      }
-    } finally {
-      options.signal?.removeEventListener('abort', stop);
-      stop();
+    for (;;) {
+      const arrived = queue.splice(0);
+      for (const m of arrived) yield m;
+      if (arrived.length > 0) continue;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
-    await jsm.consumers.delete(LOGS_STREAM, created.name).catch(() => undefined);
+    stop.abort();
+    await done;
   }
 }

@@ -99,7 +99,7 @@ async function streamUntilDone(client: Client, config: OpsConfig, runId: string)
     for (const line of text.replace(/\n$/, '').split('\n')) out.write(`${host} | ${line}\n`);
   };
   const reader = (async () => {
-    for await (const chunk of readLogs(nc, runId, { follow: true, signal: following.signal })) {
+    for await (const chunk of readLogs(nc, runId, { follow: true, signal: following.signal, log: (m) => console.error(m) })) {
       lastSeq = chunk.seq;
       if (chunk.stream !== 'status') print(chunk.host, chunk.stream, chunk.text);
     }

@@ -34,7 +34,7 @@ export function logsCommand(program: Command): void {
         void whenRunEnds(client, run).finally(() => setTimeout(() => stop.abort(), 1000));
       }
       try {
-        for await (const chunk of readLogs(nc, run, { host: opts.host, follow: Boolean(opts.follow), signal: stop.signal })) printChunk(chunk, opts);
+        for await (const chunk of readLogs(nc, run, { host: opts.host, follow: Boolean(opts.follow), signal: stop.signal, log: (m) => console.error(m) })) printChunk(chunk, opts);
       } finally {
         await nc.close();
       }
