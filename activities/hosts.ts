@@ -2,7 +2,6 @@ import type { HostTarget } from '../model/run';
 import { FailureType } from '../model/failures';
 import type { HostLease } from './host-session';
 import { LocalSession } from './local/session';
-import type { SshPool } from './ssh/pool';
 import type { KubeNodeConnector, StepPodContext } from './kube/node-connector';
 import { ConnectError } from './step-failure';
 
@@ -11,7 +10,7 @@ export class HostConnector {
   private readonly local = new LocalSession();
 
   constructor(
-    readonly ssh: SshPool,
+    private readonly ssh: { acquire(target: HostTarget): Promise<HostLease> },
     private readonly nodes?: KubeNodeConnector,
   ) {}
 

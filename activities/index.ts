@@ -2,12 +2,12 @@ import { runShellStep } from './shell-step';
 import { runFileStep } from './file-step';
 import { runKubectlStep } from './kube/kubectl-step';
 import { listNodeTargets, type NodeQuery } from './kube/nodes';
-import type { ActivityDeps, StepInput } from './step-input';
+import { stepInputOf, type ActivityDeps, type StepInput, type StepRequest } from './step-input';
 import type { OpsEvent } from './events';
 import { reportClusterStatus, reportHostStatus, type ClusterStatusInput, type HostBatch } from './facts/status-activities';
 import { inspectCluster, inspectHosts, type ClusterInspection, type InspectionBatch } from './facts/inspection-activities';
 
-export type { StepInput, ActivityDeps } from './step-input';
+export type { StepInput, StepRequest, ActivityDeps } from './step-input';
 
 /**
  * The activities a cluster worker registers. `connection: local` hosts go through the SSH ones;
@@ -16,12 +16,13 @@ export type { StepInput, ActivityDeps } from './step-input';
  * connections and publish what they find as events; task runs announce their status as events.
  */
 export function createActivities(deps: ActivityDeps) {
+  const step = <T>(run: (deps: ActivityDeps, input: StepInput) => Promise<T>) => async (request: StepRequest) => run(deps, await stepInputOf(deps.snapshots, request));
   return {
-    sshShell: (input: StepInput) => runShellStep(deps, input),
-    sshFile: (input: StepInput) => runFileStep(deps, input),
-    kubeShell: (input: StepInput) => runShellStep(deps, input),
-    kubeFile: (input: StepInput) => runFileStep(deps, input),
-    kubectl: (input: StepInput) => runKubectlStep(deps, input),
+    sshShell: step(runShellStep),
+    sshFile: step(runFileStep),
+    kubeShell: step(runShellStep),
+    kubeFile: step(runFileStep),
+    kubectl: step(runKubectlStep),
     kubeNodes: (query: NodeQuery) => listNodeTargets(deps.clusters, query),
     hostFacts: (batch: HostBatch) => reportHostStatus(deps, batch),
     clusterFacts: (input: ClusterStatusInput) => reportClusterStatus(deps, input),

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { HostTarget, StepStatus } from '../model/run';
 import type { Step } from '../model/task';
 import type { StepScope } from '../model/scope';
@@ -7,23 +8,35 @@ import type { LogPublisher } from './logs';
 import type { StepPodContext } from './kube/node-connector';
 import type { ClusterApis } from './kube/cluster-api';
 import type { EventPublisher } from './events';
+import type { RunSnapshots } from './run-snapshots';
 
-/** What the workflow sends for one step on one host. */
-export interface StepInput {
+/**
+ * What the workflow sends for one step on one host. The task's definition and variables, the same
+ * for every host, are not sent: the worker reads them from the run's snapshot (run-snapshots.ts).
+ */
+export interface StepRequest {
   runId: string;
   taskName: string;
   host: HostTarget;
-  step: Step;
-  variables: Record<string, string>;
-  secretNames: string[];
+  /** The step's name in the task. */
+  step: string;
   /** Steps that already ran on this host, and results printed so far. */
   steps: Record<string, { status: StepStatus; exitCode?: number }>;
   results: Record<string, string>;
+}
+
+/** A step request completed from its run's snapshot: everything a step activity works with. */
+export interface StepInput extends Omit<StepRequest, 'step'> {
+  step: Step;
+  variables: Record<string, string>;
+  secretNames: string[];
   declaredResults: string[];
 }
 
 /** What the activities share on one worker. */
 export interface ActivityDeps {
+  /** The snapshots of the task runs whose steps this worker runs. */
+  snapshots: RunSnapshots;
   hosts: HostConnector;
   logs: LogPublisher;
   /** This worker's identity, recorded in every per-host result. */
@@ -32,6 +45,22 @@ export interface ActivityDeps {
   clusters: ClusterApis;
   /** Where heartbeats and inspections publish their events (the worker's own NATS). */
   events: EventPublisher;
+}
+
+/** Completes a request of the current activity's workflow from that run's snapshot. */
+export async function stepInputOf(snapshots: RunSnapshots, request: StepRequest): Promise<StepInput> {
+  const { workflowExecution } = Context.current().info;
+  if (!workflowExecution) throw new Error(`step ${request.step} on ${request.host.name} was not started by a task run`);
+  const snapshot = await snapshots.get(workflowExecution);
+  const step = snapshot.task.spec.steps.find((s) => s.name === request.step);
+  if (!step) throw new Error(`task ${snapshot.task.name} of run ${workflowExecution.workflowId} has no step "${request.step}"`);
+  return {
+    ...request,
+    step,
+    variables: snapshot.variables,
+    secretNames: snapshot.secretNames,
+    declaredResults: snapshot.task.spec.results.map((r) => r.name),
+  };
 }
 
 export function scopeOf(input: StepInput): StepScope {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import { loadConfig, type ConfigFlags, type OpsConfig } from '../workers/config';
@@ -78,6 +78,15 @@ function readValueFile(name: string, path: string): string {
   } catch (e) {
     throw new CliError(`--var ${name}=@${path}: ${(e as Error).message}`, ExitCode.usage);
   }
+}
+
+/** An option parser for whole numbers of at least `min`; anything else is a usage error naming the option. */
+export function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
+    return n;
+  };
 }
 
 export function collect(value: string, previous: string[] = []): string[] {

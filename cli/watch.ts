@@ -17,8 +17,9 @@ export interface RunSource {
   outcome(): Promise<RunOutcome>;
 }
 
-export function temporalRunSource(client: Client, runId: string): RunSource {
-  return { tree: () => runTree(client, runId), outcome: () => runOutcome(client, runId) };
+/** `kind`, when the caller knows it (it started the run), spares each poll a description of the run. */
+export function temporalRunSource(client: Client, runId: string, kind?: RunTree['kind']): RunSource {
+  return { tree: () => runTree(client, runId, kind), outcome: () => runOutcome(client, runId, kind) };
 }
 
 export function watchRun(client: Client, runId: string, print: Print): Promise<RunOutcome> {

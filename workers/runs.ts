@@ -107,22 +107,36 @@ async function startRun(kind: StartedRun['kind'], id: string, name: string, opti
 
 export type RunInput = { kind: 'pipeline'; input: PipelineRunInput } | { kind: 'task'; input: TaskRunInput };
 
-/** The frozen input a run started with, read from the first event of its history. */
-export async function runInput(client: Client, runId: string): Promise<RunInput> {
+/** What a workflow execution started with: the first event of its history, its input decoded. */
+export interface StartedWith {
+  type: string;
+  input: unknown;
+  /** Started by another workflow (a pipeline's task run, a large task run's host group). */
+  child: boolean;
+}
+
+/** Reads how an execution started; without a Temporal run id, its latest run. */
+export async function startedWith(client: Client, execution: { workflowId: string; runId?: string }): Promise<StartedWith> {
   const { namespace, loadedDataConverter } = client.options;
   let history;
   try {
-    history = await client.workflowService.getWorkflowExecutionHistory({ namespace, execution: { workflowId: runId }, maximumPageSize: 1 });
+    history = await client.workflowService.getWorkflowExecutionHistory({ namespace, execution, maximumPageSize: 1 });
   } catch (e) {
-    if ((e as { code?: number }).code === 5) throw new WorkflowNotFoundError(`no run ${runId}`, runId, undefined);
+    if ((e as { code?: number }).code === 5) throw new WorkflowNotFoundError(`no run ${execution.workflowId}`, execution.workflowId, execution.runId);
     throw e;
   }
   const started = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
-  const type = started?.workflowType?.name;
-  if (!started || (type !== 'pipelineRun' && type !== 'taskRun')) throw new WorkflowNotFoundError(`${runId} is not a pipeline or task run`, runId, undefined);
-  const [decoded] = await decodeArrayFromPayloads(loadedDataConverter, started.input?.payloads);
+  if (!started) throw new WorkflowNotFoundError(`no run ${execution.workflowId}`, execution.workflowId, execution.runId);
+  const [input] = await decodeArrayFromPayloads(loadedDataConverter, started.input?.payloads);
+  return { type: started.workflowType?.name ?? '', input, child: Boolean(started.parentWorkflowExecution) };
+}
+
+/** The frozen input a run started with, read from the first event of its history. */
+export async function runInput(client: Client, runId: string): Promise<RunInput> {
+  const { type, input: decoded, child } = await startedWith(client, { workflowId: runId });
+  if (type !== 'pipelineRun' && type !== 'taskRun') throw new WorkflowNotFoundError(`${runId} is not a pipeline or task run`, runId, undefined);
   // A run started on its own (not a pipeline's task) is named by its workflow id, as the workflow does.
-  const input = started.parentWorkflowExecution ? decoded : { ...(decoded as object), runId };
+  const input = child ? decoded : { ...(decoded as object), runId };
   return type === 'pipelineRun' ? { kind: 'pipeline', input: input as PipelineRunInput } : { kind: 'task', input: input as TaskRunInput };
 }
 
@@ -154,9 +168,9 @@ export async function whenRunEnds(client: Client, runId: string): Promise<void> 
 export type RunOutcome = { kind: 'pipeline'; result: PipelineRunResult } | { kind: 'task'; result: TaskRunResult };
 
 /** Waits for a run to end; failed runs carry their result in the failure. */
-export async function runOutcome(client: Client, runId: string): Promise<RunOutcome> {
+export async function runOutcome(client: Client, runId: string, known?: RunOutcome['kind']): Promise<RunOutcome> {
   const handle = client.workflow.getHandle(runId);
-  const kind = (await handle.describe()).type === 'pipelineRun' ? 'pipeline' : 'task';
+  const kind = known ?? ((await handle.describe()).type === 'pipelineRun' ? 'pipeline' : 'task');
   try {
     const result = await handle.result();
     return kind === 'pipeline' ? { kind, result: result as PipelineRunResult } : { kind, result: result as TaskRunResult };
@@ -192,19 +206,29 @@ export interface RunTree {
 
 const QUERY_DEADLINE_MS = 5_000;
 
-export async function runTree(client: Client, runId: string): Promise<RunTree> {
-  const handle = client.workflow.getHandle(runId);
-  const description = await handle.describe();
+/**
+ * A watcher that knows the run's kind asks the run alone; the run's description (closed, stuck)
+ * is read only when the run does not answer, or when the kind is not known.
+ */
+export async function runTree(client: Client, runId: string, kind?: RunTree['kind']): Promise<RunTree> {
+  const asked = kind ? await queriedTree(client, runId, kind) : undefined;
+  const status = asked?.pipeline?.status ?? asked?.tasks[0]?.status;
+  if (asked && status) return { ...asked, closed: status !== 'running' };
+  const description = await client.workflow.getHandle(runId).describe();
   const closed = description.status.name !== 'RUNNING';
   const attempt = description.raw.pendingWorkflowTask?.attempt ?? 0;
   const stuck = !closed && attempt > 1 ? { stuck: await workflowTaskFailure(client, runId, attempt) } : {};
-  if (description.type === 'pipelineRun') {
-    const pipeline = await query(client, handle, pipelineProgressQuery);
+  return { ...(asked ?? (await queriedTree(client, runId, description.type === 'pipelineRun' ? 'pipeline' : 'task'))), closed, ...stuck };
+}
+
+async function queriedTree(client: Client, runId: string, kind: RunTree['kind']): Promise<Omit<RunTree, 'closed' | 'stuck'>> {
+  if (kind === 'pipeline') {
+    const pipeline = await query(client, client.workflow.getHandle(runId), pipelineProgressQuery);
     const ids = (pipeline?.stages ?? []).filter((s) => s.status !== 'pending').flatMap((s) => s.tasks.filter((t) => t.status !== 'waiting' && (t.status !== 'pending' || s.status === 'running')).map((t) => t.workflowId));
     const tasks = (await Promise.all(ids.map((id) => taskTree(client, id)))).flat();
-    return { runId, kind: 'pipeline', closed, pipeline, tasks, ...stuck };
+    return { runId, kind, pipeline, tasks };
   }
-  return { runId, kind: 'task', closed, tasks: await taskTree(client, runId), ...stuck };
+  return { runId, kind, tasks: await taskTree(client, runId) };
 }
 
 /**

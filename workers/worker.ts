@@ -8,16 +8,17 @@ import { NatsEventPublisher, noEvents, type EventPublisher } from '../activities
 import { CredentialStore } from '../activities/credentials';
 import { HostConnector } from '../activities/hosts';
 import { NatsLogPublisher, noLogs, type LogPublisher } from '../activities/logs';
-import { KnownHosts } from '../activities/ssh/host-keys';
-import { SshPool } from '../activities/ssh/pool';
+import { SshThreadPool } from '../activities/ssh/thread-pool';
+import { RunSnapshots } from '../activities/run-snapshots';
+import type { TaskRunInput } from '../model/run';
 import { startKubeExecutor, type KubeExecutor } from './kube-executor';
 import { opsVersion } from './version';
 import { CONTROL_TASK_QUEUE, clusterTaskQueue } from '../model/naming';
 import type { OpsConfig } from './config';
 import { WORKFLOW_BUNDLE, WORKFLOWS_PATH } from './bundle';
-import { dataConverter, tlsConfig } from './temporal';
+import { connectClient, dataConverter, tlsConfig } from './temporal';
+import { startedWith } from './runs';
 import { ensureSearchAttributes } from './search-attributes';
-import { Connection } from '@temporalio/client';
 
 export interface WorkerPlan {
   /** Poll the control queue (pipeline runs). */
@@ -28,7 +29,12 @@ export interface WorkerPlan {
   maxActivities?: number;
   /** Seconds an idle SSH connection stays open. */
   sshIdleSeconds?: number;
+  /** Steps one workflow task may hand straight to this worker; 0 sends every step through the task queue. */
+  eagerSteps?: number;
 }
+
+/** A host group's whole first wave (workflows/task-run.ts: HOSTS_PER_WORKFLOW). */
+const DEFAULT_EAGER_STEPS = 250;
 
 export interface RunningWorkers {
   identity: string;
@@ -43,9 +49,9 @@ export interface RunningWorkers {
 export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (message: string) => void = console.error): Promise<RunningWorkers> {
   installRuntime(log);
   const identity = `${hostname()}/${process.pid}${plan.cluster ? `/${plan.cluster}` : ''}`;
-  const clientConnection = await Connection.connect({ address: config.temporalAddress, tls: tlsConfig(config), apiKey: config.apiKey });
-  await ensureSearchAttributes(clientConnection, config.namespace);
-  await clientConnection.close();
+  // Kept open: a cluster worker reads the snapshots of the task runs it serves steps of.
+  const client = await connectClient(config);
+  await ensureSearchAttributes(client.connection, config.namespace);
   const connection = await NativeConnection.connect({ address: config.temporalAddress, tls: tlsConfig(config), apiKey: config.apiKey });
   const common: Pick<WorkerOptions, 'connection' | 'namespace' | 'identity' | 'buildId' | 'dataConverter' | 'workflowBundle' | 'workflowsPath'> = {
     connection,
@@ -58,7 +64,7 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
   };
   const workers: Worker[] = [];
   let logs: LogPublisher = noLogs;
-  let pool: SshPool | undefined;
+  let pool: SshThreadPool | undefined;
   let kube: KubeExecutor | undefined;
   // Approval events (control) and heartbeats and inspections (cluster) go to this process's NATS.
   const events: EventPublisher = config.natsUrl === 'off' ? noEvents : await NatsEventPublisher.connect(config.natsUrl, identity, config.eventLimits);
@@ -70,29 +76,42 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
     if (config.natsUrl === 'off') log('OPS_NATS_URL=off: step output is kept only as the short tail in each result');
     const credentials = CredentialStore.load(config.credentialsFile);
     kube = startKubeExecutor(credentials, plan.cluster, log);
-    pool = new SshPool(
-      { credentials, knownHosts: new KnownHosts(join(config.dataDir, 'known_hosts.json')), readyTimeoutMs: 10_000 },
-      { idleMs: (plan.sshIdleSeconds ?? 300) * 1000, maxChannels: 8 },
-    );
+    pool = new SshThreadPool({
+      credentialsFile: config.credentialsFile,
+      knownHostsFile: join(config.dataDir, 'known_hosts.json'),
+      readyTimeoutMs: 10_000,
+      pool: { idleMs: (plan.sshIdleSeconds ?? 300) * 1000, maxChannels: 8 },
+    });
     const maxActivities = plan.maxActivities ?? 500;
     workers.push(
       await Worker.create({
         ...common,
         taskQueue: clusterTaskQueue(plan.cluster),
-        activities: createActivities({ hosts: new HostConnector(pool, kube.nodes), logs, identity, clusters: kube.clusters, events }),
+        activities: createActivities({
+          snapshots: new RunSnapshots(async (execution) => (await startedWith(client, execution)).input as TaskRunInput),
+          hosts: new HostConnector(pool, kube.nodes),
+          logs,
+          identity,
+          clusters: kube.clusters,
+          events,
+        }),
         maxConcurrentActivityTaskExecutions: maxActivities,
         // A fan-out schedules hundreds of steps at once; idle long polls cost next to nothing.
         maxConcurrentActivityTaskPolls: Math.min(maxActivities, 100),
         maxConcurrentWorkflowTaskPolls: 10,
+        // Where the server allows it (system.enableActivityEagerExecution), the steps a workflow
+        // task schedules start on this worker at once, reusing its pooled connections.
+        maxEagerActivityReservationsPerWorkflowTask: plan.eagerSteps ?? DEFAULT_EAGER_STEPS,
       }),
     );
   }
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
-    pool?.closeAll();
+    await pool?.close();
     kube?.stop();
     await logs.close();
     await events.close();
     await connection.close();
+    await client.connection.close();
   });
   return {
     identity,

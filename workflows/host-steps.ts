@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities, StepRequest } from '../activities';
 import type { HostResult, HostTarget, StepResult, StepStatus, TaskSnapshot } from '../model/run';
 import type { Step } from '../model/task';
 import { evaluateExpression } from '../model/expression';
@@ -11,7 +11,6 @@ export interface HostRunContext {
   taskName: string;
   task: TaskSnapshot;
   variables: Record<string, string>;
-  secretNames: string[];
   /** Told when a host starts a step, for progress. */
   onStep(host: string, step: string): void;
 }
@@ -34,7 +33,6 @@ export async function runStepsOnHost(ctx: HostRunContext, host: HostTarget): Pro
   const seen: Record<string, { status: StepStatus; exitCode?: number }> = {};
   const results: Record<string, string> = {};
   let worker: string | undefined;
-  const declaredResults = ctx.task.spec.results.map((r) => r.name);
   for (const step of ctx.task.spec.steps) {
     if (step.when) {
       let run: boolean;
@@ -52,7 +50,7 @@ export async function runStepsOnHost(ctx: HostRunContext, host: HostTarget): Pro
       }
     }
     ctx.onStep(host.name, step.name);
-    const outcome = await runStep(ctx, host, step, { steps: { ...seen }, results: { ...results }, declaredResults });
+    const outcome = await runStep(ctx, host, step, { steps: { ...seen }, results: { ...results } });
     worker = outcome.worker ?? worker;
     Object.assign(results, outcome.results);
     seen[step.name] = { status: outcome.status, exitCode: outcome.exitCode };
@@ -77,7 +75,7 @@ async function runStep(
   ctx: HostRunContext,
   host: HostTarget,
   step: Step,
-  scope: { steps: Record<string, { status: StepStatus; exitCode?: number }>; results: Record<string, string>; declaredResults: string[] },
+  scope: Pick<StepRequest, 'steps' | 'results'>,
 ): Promise<StepRun> {
   const fn = step.kubectl ? kubectl : host.connection === 'node' ? (step.file ? kubeFile : kubeShell) : step.file ? sshFile : sshShell;
   for (let attempt = 1; ; attempt += 1) {
@@ -87,7 +85,7 @@ async function runStep(
           startToCloseTimeout: `${step.timeoutSeconds + KILL_GRACE_SECONDS}s`,
           activityId: `${host.name}/${step.name}/${attempt}`, summary: `${step.name} on ${host.name}${attempt > 1 ? ` (try ${attempt})` : ''}`,
         },
-        [{ runId: ctx.runId, taskName: ctx.taskName, host, step, variables: ctx.variables, secretNames: ctx.secretNames, ...scope }],
+        [{ runId: ctx.runId, taskName: ctx.taskName, host, step: step.name, ...scope }],
       );
       return {
         status: 'succeeded',

@@ -111,7 +111,6 @@ async function runHosts(input: TaskRunInput, tracker: HostTracker, hosts: HostTa
     taskName: input.name,
     task: input.task,
     variables: input.variables,
-    secretNames: input.secretNames,
     onStep: (host, step) => tracker.running(host, step),
   };
   const notStarted = await fanOut(hosts, concurrency, () => tracker.failures() > budget, async (host) => {

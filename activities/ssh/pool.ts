@@ -68,11 +68,6 @@ export class SshPool {
     }
   }
 
-  /** Open connections, for diagnostics and tests. */
-  size(): number {
-    return this.entries.size;
-  }
-
   closeAll(): void {
     for (const entry of [...this.entries.values()]) this.close(entry);
   }

@@ -98,7 +98,7 @@ async function startFromFiles(command: Command, kind: string | undefined, name: 
   const started = pipeline
     ? await startPipelineRun(client, planPipelineRun(catalog, pipeline, request))
     : await startTaskRun(client, planTaskRun(catalog, task ?? '', { ...request, cluster: opts.cluster }));
-  return { ...started, name: pipeline ?? task ?? '', temporalWeb: temporalWebLink(config, started.runId), source: temporalRunSource(client, started.runId) };
+  return { ...started, name: pipeline ?? task ?? '', temporalWeb: temporalWebLink(config, started.runId), source: temporalRunSource(client, started.runId, started.kind) };
 }
 
 async function startOnServer(command: Command, kind: string | undefined, name: string | undefined, opts: RunOptions): Promise<Started> {

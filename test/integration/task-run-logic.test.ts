@@ -12,7 +12,10 @@ import { startTemporal, type TemporalServer } from '../../workers/embedded/tempo
 import { loadConfig } from '../../workers/config';
 import { connectClient, dataConverter } from '../../workers/temporal';
 import { REPO } from '../harness/stack';
-import type { Activities, StepInput } from '../../activities';
+import type { Activities, StepInput, StepRequest } from '../../activities';
+import { stepInputOf } from '../../activities/step-input';
+import { RunSnapshots } from '../../activities/run-snapshots';
+import { startedWith } from '../../workers/runs';
 import type { OpsEvent } from '../../activities/events';
 import type { HostTarget, StepOutcome, TaskRunInput, TaskRunResult } from '../../model/run';
 import { taskSchema } from '../../model/task';
@@ -43,7 +46,10 @@ beforeAll(async () => {
     return Promise.resolve({ exitCode: 0, durationMs: 1, stdoutBytes: 0, stderrBytes: 0, tail: '', results: { seen: input.host.name }, worker: 'fake' });
   };
   const publishEvent = async (event: OpsEvent) => void events.push(event);
-  const activities: Pick<Activities, 'sshShell' | 'sshFile' | 'publishEvent'> = { sshShell: outcome, sshFile: outcome, publishEvent };
+  // Steps are completed from their run's snapshot as the real activities do (activities/index.ts).
+  const snapshots = new RunSnapshots(async (execution) => (await startedWith(client, execution)).input as TaskRunInput);
+  const step = async (request: StepRequest) => outcome(await stepInputOf(snapshots, request));
+  const activities: Pick<Activities, 'sshShell' | 'sshFile' | 'publishEvent'> = { sshShell: step, sshFile: step, publishEvent };
   worker = await Worker.create({
     connection: await NativeConnection.connect({ address: temporal.address }),
     taskQueue: QUEUE,
@@ -116,6 +122,18 @@ test('a 1,000-host fan-out splits into child workflows that stay far inside the 
     expect(child.events).toBeLessThan(5000);
     expect(child.bytes).toBeLessThan(2_000_000);
   }
+});
+
+test('a task with a 64 KB variable and a 16 KB script runs on 250 hosts at once: each step reads them from the run, not from its own input', async () => {
+  const blob = 'v'.repeat(64 * 1024);
+  const shell = `echo ${'s'.repeat(16 * 1024)}`;
+  // Sent with each of 250 steps, these made a 20 MB workflow task completion that Temporal refuses (4 MB): the run never started a step.
+  const args = { ...input(HOSTS_PER_WORKFLOW, { steps: [{ name: 'a', shell }], concurrency: HOSTS_PER_WORKFLOW }), variables: { blob } };
+  const result = await runTask(args);
+  expect(result.status).toBe('succeeded');
+  expect(calls).toHaveLength(HOSTS_PER_WORKFLOW);
+  expect(calls.every((c) => c.variables.blob === blob && c.step.shell === shell && c.declaredResults.includes('seen'))).toBe(true);
+  expect((await historyLength(args.runId)).bytes).toBeLessThan(2_000_000);
 });
 
 test('rolling batches: a failing canary stops the run before the other batches', async () => {
