@@ -139,6 +139,18 @@ export function treeCpuTicks(roots: number[]): number {
   return total;
 }
 
+/** Pids of the direct children of `parents`: an sshd listener has one per open connection. */
+export function childPids(parents: number[]): number[] {
+  const wanted = new Set(parents);
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(Number(entry));
+    if (f && wanted.has(f[1])) found.push(Number(entry));
+  }
+  return found;
+}
+
 /** Pids whose command line names `program` (sshd rewrites its title, so not only at the start) and contains `needle` (e.g. a server's private temp dir). */
 export function pidsWithCommandLine(program: string, needle: string): number[] {
   const found: number[] = [];
