@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { parse } from 'yaml';
 import { configDir } from '../workers/config';
 import { formatIssue, type Issue } from '../model/errors';
 import { CliError, ExitCode } from './exit-codes';
+import { yaml } from './output';
 
 /** Where the control plane is and who we are to it: --server, else OPS_SERVER/OPS_TOKEN, else ~/.config/ops/config.yaml. */
 export interface ServerSettings {
@@ -37,7 +37,7 @@ function readConfigFile(path: string): { server?: string; token?: string } {
   } catch {
     return {};
   }
-  const value = parse(text) as { server?: unknown; token?: unknown } | null;
+  const value = yaml().parse(text) as { server?: unknown; token?: unknown } | null;
   return { server: typeof value?.server === 'string' ? value.server : undefined, token: typeof value?.token === 'string' ? value.token : undefined };
 }
 

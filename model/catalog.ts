@@ -1,5 +1,6 @@
 import type { Host } from './host';
-import { localCluster, type Cluster } from './cluster';
+import type { Cluster } from './cluster';
+import { API_VERSION, LOCAL_CLUSTER } from './naming';
 import type { Task } from './task';
 import type { Pipeline } from './pipeline';
 import type { Schedule } from './schedule';
@@ -7,6 +8,14 @@ import type { Inspection } from './inspection';
 import type { EventHook } from './event-hook';
 import type { Kind, Resource } from './resources';
 import { ValidationError, type Issue } from './errors';
+
+/** The cluster that always exists: the machine the embedded stack runs on. */
+export const localCluster: Cluster = {
+  apiVersion: API_VERSION,
+  kind: 'Cluster',
+  metadata: { name: LOCAL_CLUSTER },
+  spec: { description: 'Hosts reached from the built-in worker' },
+};
 
 /** A consistent set of definitions: what `ops run -f` loads, or what the server's store holds. */
 export class Catalog {

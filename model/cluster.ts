@@ -1,8 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_WORKER_WAIT_SECONDS } from './run';
-import { API_VERSION, dnsLabel, resourceSchema } from './meta';
-import { LOCAL_CLUSTER } from './host';
-import { duration, parseDuration } from './timing';
+import { dnsLabel, duration, resourceSchema } from './meta';
+import { parseDuration } from './timing';
 
 const DEFAULT_HEARTBEAT = '5m';
 
@@ -22,10 +20,6 @@ export const clusterSpec = z.strictObject({
     .optional(),
 });
 
-export function workerWaitSeconds(cluster: Cluster | undefined): number {
-  return cluster?.spec.workerWaitSeconds ?? DEFAULT_WORKER_WAIT_SECONDS;
-}
-
 /** Seconds between heartbeats, and their jitter. */
 export function heartbeatTiming(cluster: Cluster): { everySeconds: number; jitterSeconds: number } {
   const everySeconds = parseDuration(cluster.spec.heartbeat?.every ?? DEFAULT_HEARTBEAT) as number;
@@ -35,11 +29,3 @@ export function heartbeatTiming(cluster: Cluster): { everySeconds: number; jitte
 
 export const clusterSchema = resourceSchema('Cluster', dnsLabel, clusterSpec);
 export type Cluster = z.infer<typeof clusterSchema>;
-
-/** The cluster that always exists: the machine the embedded stack runs on. */
-export const localCluster: Cluster = {
-  apiVersion: API_VERSION,
-  kind: 'Cluster',
-  metadata: { name: LOCAL_CLUSTER },
-  spec: { description: 'Hosts reached from the built-in worker' },
-};

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { dnsLabel, dnsSubdomain, resourceSchema } from './meta';
-
-export const LOCAL_CLUSTER = 'local';
+import { LOCAL_CLUSTER } from './naming';
 
 export const hostSpec = z
   .strictObject({

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { dnsLabel, dnsSubdomain, resourceSchema } from './meta';
-import { LOCAL_CLUSTER } from './host';
+import { dnsLabel, dnsSubdomain, resourceSchema, timingFields } from './meta';
+import { LOCAL_CLUSTER } from './naming';
 import { labelSelectorSchema } from './task';
-import { timingFields, timingIssues } from './timing';
+import { timingIssues } from './timing';
 
 /**
  * What an inspection measures. Per host: the fullest file system's use, memory in use, the 1-minute

@@ -1,8 +1,6 @@
 import { z } from 'zod';
-
-/** The API group of every Ops resource; it contains a dot so the same documents can become CRDs. */
-export const API_GROUP = 'ops.dev';
-export const API_VERSION = `${API_GROUP}/v1`;
+import { cronProblem, isTimeZone, parseDuration } from './timing';
+import { API_VERSION } from './naming';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -61,3 +59,20 @@ export function resourceSchema<K extends string, N extends z.ZodString, S extend
     spec,
   });
 }
+
+/** A duration such as "5m" or "1h30m" (units d, h, m, s), at least `minSeconds`. */
+export function duration(minSeconds = 1) {
+  return z.string().refine((t) => (parseDuration(t) ?? 0) >= minSeconds, `must be a duration such as "90s", "5m" or "1h30m" (units d, h, m, s), at least ${minSeconds}s`);
+}
+
+/** `cron` (with `timezone`) or `every`, and optional `jitter`: spread starts at random over that much time. */
+export const timingFields = {
+  cron: z.string().optional().superRefine((c, ctx) => {
+    const problem = c === undefined ? undefined : cronProblem(c);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  every: duration(1).optional(),
+  /** IANA time zone of `cron` (default UTC). */
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as "Europe/Berlin" or "UTC"').optional(),
+  jitter: duration(1).optional(),
+};

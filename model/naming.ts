@@ -1,4 +1,11 @@
-/** Names Ops gives to things in Temporal and NATS; one place so every part agrees. */
+/** Names Ops gives to things (its API, clusters, queues, streams, runs); one place so every part agrees. */
+
+/** The API group of every Ops resource; it contains a dot so the same documents can become CRDs. */
+export const API_GROUP = 'ops.dev';
+export const API_VERSION = `${API_GROUP}/v1`;
+
+/** The name of the cluster that always exists (model/catalog.ts: localCluster). */
+export const LOCAL_CLUSTER = 'local';
 
 export const CONTROL_TASK_QUEUE = 'ops.control';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dnsLabel, resourceSchema } from './meta';
 import { targetsSpec } from './task';
 import { variableList } from './variables-schema';
-import { LOCAL_CLUSTER } from './host';
+import { LOCAL_CLUSTER } from './naming';
 import { approvalSpec } from './approval-schema';
 
 export const taskRefSpec = z.strictObject({

@@ -3,15 +3,15 @@
  * checked before anything starts. Problems are thrown together as one ValidationError.
  */
 import type { Catalog } from './catalog';
-import { LOCAL_CLUSTER, type Host } from './host';
-import { workerWaitSeconds, type Cluster } from './cluster';
+import type { Host } from './host';
+import type { Cluster } from './cluster';
 import type { TargetsSpec, Task } from './task';
-import type { ClusterSnapshot, HostTarget, PipelineRunInput, RunOrigin, TaskRunInput } from './run';
+import { DEFAULT_WORKER_WAIT_SECONDS, type ClusterSnapshot, type HostTarget, type PipelineRunInput, type RunOrigin, type TaskRunInput } from './run';
 import { ValidationError, type Issue } from './errors';
 import { matchesSelector, parseSelector, SelectorError } from './selector';
 import { resolveVariables } from './variables';
 import { templateRefs, TemplateError } from './template';
-import { newRunId } from './naming';
+import { LOCAL_CLUSTER, newRunId } from './naming';
 
 /** What a pipeline's task values may name besides its variables and earlier results. */
 const RUN_REFS = ['run.id', 'run.status'];
@@ -162,7 +162,7 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
       const stagePath = `spec.${group}[${i}]`;
       const cluster = catalog.clusters.get(stage.cluster);
       if (!cluster) issues.push({ document, path: `${stagePath}.cluster`, message: `names Cluster "${stage.cluster}", which is not defined` });
-      else clusters[stage.cluster] = { workerWaitSeconds: workerWaitSeconds(cluster), ...(cluster.spec.kubeconfigRef ? { kubeconfigRef: cluster.spec.kubeconfigRef } : {}) };
+      else clusters[stage.cluster] = { workerWaitSeconds: cluster.spec.workerWaitSeconds ?? DEFAULT_WORKER_WAIT_SECONDS, ...(cluster.spec.kubeconfigRef ? { kubeconfigRef: cluster.spec.kubeconfigRef } : {}) };
       const stageResults: Array<[string, Set<string>]> = [];
       if (stage.approval) issues.push(...pipelineRefIssues(stage.approval.message, pipelineVars, earlierResults, { document, path: `${stagePath}.approval.message` }));
       stage.tasks.forEach((ref, j) => {

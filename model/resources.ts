@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_VERSION } from './meta';
+import { API_VERSION } from './naming';
 import { hostSchema, type Host } from './host';
 import { clusterSchema, type Cluster } from './cluster';
 import { taskSchema, type Task } from './task';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { dnsLabel, identifier, resourceSchema } from './meta';
-import { duration, timingFields, timingIssues } from './timing';
+import { dnsLabel, duration, identifier, resourceSchema, timingFields } from './meta';
+import { timingIssues } from './timing';
 
 /** What happens when a run is due while the last one still runs (Temporal's overlap policies). */
 export const OVERLAP_POLICIES = ['skip', 'bufferOne', 'bufferAll', 'cancelOther', 'terminateOther', 'allowAll'] as const;

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * When periodic work runs (user schedules, inspections, heartbeats): a cron expression in a time
  * zone, or a fixed interval. Both become the spec of a Temporal Schedule.
@@ -13,11 +11,6 @@ export function parseDuration(text: string): number | undefined {
   if (!m || text === '') return undefined;
   const [d, h, min, s] = m.slice(1).map((x) => Number(x ?? 0));
   return ((d * 24 + h) * 60 + min) * 60 + s;
-}
-
-/** A duration such as "5m" or "1h30m" (units d, h, m, s), at least `minSeconds`. */
-export function duration(minSeconds = 1) {
-  return z.string().refine((t) => (parseDuration(t) ?? 0) >= minSeconds, `must be a duration such as "90s", "5m" or "1h30m" (units d, h, m, s), at least ${minSeconds}s`);
 }
 
 const CRON_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
@@ -72,18 +65,6 @@ export function isTimeZone(name: string): boolean {
     return false;
   }
 }
-
-/** `cron` (with `timezone`) or `every`, and optional `jitter`: spread starts at random over that much time. */
-export const timingFields = {
-  cron: z.string().optional().superRefine((c, ctx) => {
-    const problem = c === undefined ? undefined : cronProblem(c);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  every: duration(1).optional(),
-  /** IANA time zone of `cron` (default UTC). */
-  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as "Europe/Berlin" or "UTC"').optional(),
-  jitter: duration(1).optional(),
-};
 
 export interface Timing {
   cron?: string;

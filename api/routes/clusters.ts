@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
-import { API_VERSION } from '../../model/meta';
-import { localCluster } from '../../model/cluster';
+import { API_VERSION } from '../../model/naming';
+import { localCluster } from '../../model/catalog';
 import { parseSelector } from '../../model/selector';
 import type { Resource } from '../../model/resources';
 import { clusterWorkerStatus } from '../../workers/cluster-workers';

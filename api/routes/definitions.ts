@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { API_VERSION } from '../../model/meta';
+import { API_VERSION } from '../../model/naming';
 import { KIND_PLURALS, KINDS, validateResource, type Kind, type Resource } from '../../model/resources';
 import { parseSelector } from '../../model/selector';
 import type { Issue } from '../../model/errors';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { API_VERSION } from '../../model/meta';
+import { API_VERSION } from '../../model/naming';
 import { taskSchema, type TargetsSpec } from '../../model/task';
 import { planTaskRun } from '../../model/plan';
 import { zodIssues } from '../../model/resources';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { API_VERSION } from '../../model/meta';
+import { API_VERSION } from '../../model/naming';
 import { KIND_PLURALS, kindFromPlural, type Resource } from '../../model/resources';
 import type { RunSummary } from '../../workers/run-list';
 import type { HostResult } from '../../model/run';

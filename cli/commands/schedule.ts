@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { API_VERSION } from '../../model/meta';
+import { API_VERSION } from '../../model/naming';
 import { validateResource, type Resource } from '../../model/resources';
 import { ValidationError } from '../../model/errors';
 import { OVERLAP_POLICIES } from '../../model/schedule';

@@ -6,7 +6,7 @@ import { loadConfig, localRequester, temporalWebLink } from '../../workers/confi
 import { connectClient } from '../../workers/temporal';
 import { startPipelineRun } from '../../workers/runs';
 import { planPipelineRun } from '../../model/plan';
-import { LOCAL_CLUSTER } from '../../model/host';
+import { LOCAL_CLUSTER } from '../../model/naming';
 import { loadCatalog } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
 import { watchRun } from '../watch';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { LOCAL_CLUSTER } from '../../model/host';
+import { LOCAL_CLUSTER } from '../../model/naming';
 import { configFrom, wholeNumber } from '../context';
 
 export function workerCommand(program: Command): void {
