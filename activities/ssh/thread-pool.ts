@@ -42,9 +42,9 @@ interface Call {
 
 /**
  * The worker's SSH connections live on a thread of their own: key exchanges, packet ciphers and
- * socket I/O for hundreds of hosts kept the main thread so busy that Temporal's workflow tasks
- * waited on it for up to a second, long enough for the server to fail them and have the run
- * replayed. Steps lease sessions here as from the pool itself.
+ * socket I/O for hundreds of hosts held the main thread's event loop up to a second behind, and
+ * all the SDK does there (workflow and activity tasks, queries, heartbeats) waited on it. Steps
+ * lease sessions here as from the pool itself.
  */
 export class SshThreadPool {
   private thread?: Worker;
