@@ -7,6 +7,8 @@ export const ExitCode = {
   auth: 4,
   /** Something outside the run went wrong (Temporal unreachable, a server down). */
   unavailable: 5,
+  /** Ctrl-C, as shells report it (128 + SIGINT): the command stopped, a run it was following goes on. */
+  interrupted: 130,
 } as const;
 
 export class CliError extends Error {

@@ -3,6 +3,7 @@ import type { HostResult, RunStatus, TaskRunResult } from '../model/run';
 import { runOutcome, runTree, type RunOutcome, type RunTree } from '../workers/runs';
 import type { HostProgress } from '../workflows/progress';
 import { describeWait } from '../model/approval';
+import { ExitCode } from './exit-codes';
 
 const POLL_MS = 500;
 
@@ -20,6 +21,19 @@ export interface RunSource {
 /** `kind`, when the caller knows it (it started the run), spares each poll a description of the run. */
 export function temporalRunSource(client: Client, runId: string, kind?: RunTree['kind']): RunSource {
   return { tree: () => runTree(client, runId, kind), outcome: () => runOutcome(client, runId, kind) };
+}
+
+/**
+ * Ctrl-C while following a run stops the following, not the run: it says how to follow or stop the
+ * run again and exits 130, as an interrupted command does. Returns the function that stops listening.
+ */
+export function leaveRunningOnInterrupt(runId: string): () => void {
+  const stop = () => {
+    console.error(`\nstopped watching; run ${runId} goes on: "ops watch ${runId}" follows it again, "ops cancel ${runId}" stops it`);
+    process.exit(ExitCode.interrupted);
+  };
+  process.once('SIGINT', stop);
+  return () => process.removeListener('SIGINT', stop);
 }
 
 export function watchRun(client: Client, runId: string, print: Print): Promise<RunOutcome> {

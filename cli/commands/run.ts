@@ -58,8 +58,9 @@ export function runCommand(program: Command): void {
     .action(async (run: string, opts: { output?: string }, command: Command) => {
       const format = outputFormat(opts.output);
       const server = serverSettings(command);
-      const { statusOf, temporalRunSource, watchRunFrom } = await import('../watch');
+      const { leaveRunningOnInterrupt, statusOf, temporalRunSource, watchRunFrom } = await import('../watch');
       const source = server ? apiRunSource(new ApiClient(server), run) : temporalRunSource(await temporalClient(configFrom(command)), run);
+      leaveRunningOnInterrupt(run);
       const outcome = await watchRunFrom(source, format === 'text' ? (l) => console.log(l) : (l) => console.error(l));
       if (format !== 'text') printData(format, { runId: run, ...outcome });
       if (statusOf(outcome) !== 'succeeded') process.exitCode = ExitCode.runFailed;
@@ -74,7 +75,8 @@ async function report(started: Started, opts: RunOptions, format: OutputFormat):
     say(`  follow it:    ops watch ${started.runId}   output: ops logs ${started.runId} -f`);
     return;
   }
-  const { statusOf, watchRunFrom } = await import('../watch');
+  const { leaveRunningOnInterrupt, statusOf, watchRunFrom } = await import('../watch');
+  leaveRunningOnInterrupt(started.runId);
   const outcome = await watchRunFrom(started.source, say);
   if (format !== 'text') printData(format, { runId: started.runId, ...outcome });
   if (statusOf(outcome) !== 'succeeded') process.exitCode = ExitCode.runFailed;

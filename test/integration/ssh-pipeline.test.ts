@@ -270,6 +270,31 @@ test('--watch says why a run the worker cannot read makes no progress (the CLI h
   expect(r.stdout).toMatch(/! the run is not making progress: its workflow task has failed \d+ time\(s\) on the worker, with an error this process cannot decrypt: the worker and this process do not share a codec key ring/);
 });
 
+test('Ctrl-C during --watch stops the watching, not the run, says how to follow it and exits 130', async () => {
+  const file = stack.writeFile(
+    'wait.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: wait }
+spec:
+  targets: { hosts: [host-1] }
+  steps: [{ name: wait, shell: 'sleep 30' }]
+`,
+  );
+  const watching = new AbortController();
+  const r = await stack.ops(['run', '-f', hostsFile, '-f', file, '--task', 'wait', '--watch'], {
+    signal: watching.signal,
+    onStdout: (soFar) => soFar.includes('Temporal Web:') && watching.abort(),
+  });
+  const runId = /^run (\S+) started/m.exec(r.stdout)?.[1] ?? '';
+  const handle = stack.client.workflow.getHandle(runId);
+  const status = (await handle.describe()).status.name;
+  await handle.cancel();
+  expect(r.code).toBe(130);
+  expect(r.stderr).toContain(`stopped watching; run ${runId} goes on: "ops watch ${runId}" follows it again, "ops cancel ${runId}" stops it`);
+  expect(status).toBe('RUNNING');
+});
+
 async function countRuns(): Promise<number> {
   let n = 0;
   for await (const _ of stack.client.workflow.list({ query: 'WorkflowType="pipelineRun" OR WorkflowType="taskRun"' })) n += 1;
