@@ -9,7 +9,7 @@ import type { OpsConfig } from '../../workers/config';
 import { localRequester } from '../../workers/config';
 import { runOutcome, startTaskRun } from '../../workers/runs';
 import { readLogs } from '../../api/logs';
-import { collect, configFrom, loadCatalog, natsConnection, temporalClient } from '../context';
+import { collect, configFrom, loadCatalog, natsConnection, temporalClient, wholeNumber } from '../context';
 import { ExitCode } from '../exit-codes';
 import { tasksOf } from '../watch';
 
@@ -24,8 +24,8 @@ interface AdhocOptions {
   hosts: string;
   filename: string[];
   sudo?: boolean;
-  timeout: string;
-  concurrency: string;
+  timeout: number;
+  concurrency: number;
 }
 
 function adhocOptions(command: Command): Command {
@@ -33,8 +33,8 @@ function adhocOptions(command: Command): Command {
     .requiredOption('--hosts <selector>', 'all, host names (a,b) or a label selector (role=web)')
     .requiredOption('-f, --filename <path>', 'Host definitions (file or directory, repeatable)', collect)
     .option('--sudo', 'run as root through sudo -n')
-    .option('--timeout <seconds>', 'per host', '600')
-    .option('--concurrency <n>', 'hosts at once', '50');
+    .option('--timeout <seconds>', 'per host', wholeNumber(1), 600)
+    .option('--concurrency <n>', 'hosts at once', wholeNumber(1), 50);
 }
 
 export function adhocCommands(program: Command): void {
@@ -65,8 +65,8 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
     kind: 'Task',
     metadata: { name },
     spec: {
-      steps: [{ ...step, sudo: Boolean(opts.sudo), timeoutSeconds: Number(opts.timeout) }],
-      concurrency: Number(opts.concurrency),
+      steps: [{ ...step, sudo: Boolean(opts.sudo), timeoutSeconds: opts.timeout }],
+      concurrency: opts.concurrency,
       // Ad-hoc work reports every host; one failure does not stop the others.
       maxFailures: '100%',
     },

@@ -1,4 +1,5 @@
-// A pipeline over real sshd hosts, driven through the `ops` CLI as a user would.
+// Pipelines, task runs and ad-hoc commands over real sshd hosts, driven through the `ops` CLI as a user would.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
 import type { RunOutcome } from '../../workers/runs';
@@ -293,6 +294,41 @@ spec:
   expect(r.code).toBe(130);
   expect(r.stderr).toContain(`stopped watching; run ${runId} goes on: "ops watch ${runId}" follows it again, "ops cancel ${runId}" stops it`);
   expect(status).toBe('RUNNING');
+});
+
+test('ops shell prints each host\'s output under its name, names the hosts that failed and exits 1 when one did', async () => {
+  const all = await stack.ops(['shell', '--hosts', 'all', '-f', hostsFile, '--', 'echo', 'out-$(id -un);', 'echo', 'err-line', '>&2']);
+  expect(all.code).toBe(0);
+  for (const host of ['host-1', 'host-2', 'host-3']) {
+    expect(all.stdout).toContain(`${host} | out-opsfleet`);
+    expect(all.stderr).toContain(`${host} | err-line`);
+  }
+  expect(all.stderr).toContain('3/3 hosts succeeded');
+
+  const some = await stack.ops(['shell', '--hosts', 'host-1,host-3', '-f', hostsFile, '--', 'exit', '3']);
+  expect(some.code).toBe(1);
+  expect(some.stderr).toContain('✗ host-1: failed: step shell: exit code 3');
+  expect(some.stderr).toContain('0/2 hosts succeeded');
+  expect(some.stderr).not.toContain('host-2');
+
+  const bad = await stack.ops(['shell', '--hosts', 'all', '-f', hostsFile, '--concurrency', 'many', '--', 'true']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("option '--concurrency <n>' argument 'many' is invalid");
+});
+
+test('ops file push puts a file on the hosts with its mode; ops file pull brings it back into DIR/<host>/', async () => {
+  const local = stack.writeFile('motd.txt', 'hello from ops\n');
+  const remote = `.ops-test-motd-${Date.now()}`;
+  const push = await stack.ops(['file', 'push', '--hosts', 'host-1,host-2', '-f', hostsFile, '--mode', '0600', local, remote]);
+  expect(push.code).toBe(0);
+  expect(push.stderr).toContain('2/2 hosts succeeded');
+  expect((await stack.fleet.exec('host-2', `stat -c %a ${remote}; cat ${remote}`)).stdout).toBe('600\nhello from ops\n');
+
+  const into = join(stack.dir, 'pulled');
+  const pull = await stack.ops(['file', 'pull', '--hosts', 'host-1,host-2', '-f', hostsFile, remote, into]);
+  expect(pull.code).toBe(0);
+  for (const host of ['host-1', 'host-2']) expect(readFileSync(join(into, host, remote), 'utf8')).toBe('hello from ops\n');
+  await stack.fleet.exec('host-1', `rm -f ${remote}`);
 });
 
 async function countRuns(): Promise<number> {
