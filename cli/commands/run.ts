@@ -69,14 +69,15 @@ export function runCommand(program: Command): void {
 
 async function report(started: Started, opts: RunOptions, format: OutputFormat): Promise<void> {
   const say = format === 'text' ? (line: string) => console.log(line) : (line: string) => console.error(line);
+  const { leaveRunningOnInterrupt, statusOf, watchRunFrom } = await import('../watch');
+  // Before the run is announced: a Ctrl-C as soon as it shows must not kill the CLI silently.
+  if (opts.watch) leaveRunningOnInterrupt(started.runId);
   say(`run ${started.runId} started (${started.kind} ${started.name})`);
   say(`  Temporal Web: ${started.temporalWeb}`);
   if (!opts.watch) {
     say(`  follow it:    ops watch ${started.runId}   output: ops logs ${started.runId} -f`);
     return;
   }
-  const { leaveRunningOnInterrupt, statusOf, watchRunFrom } = await import('../watch');
-  leaveRunningOnInterrupt(started.runId);
   const outcome = await watchRunFrom(started.source, say);
   if (format !== 'text') printData(format, { runId: started.runId, ...outcome });
   if (statusOf(outcome) !== 'succeeded') process.exitCode = ExitCode.runFailed;
