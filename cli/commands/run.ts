@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { planPipelineRun, planTaskRun } from '../../model/plan';
+import type { PipelineRunInput, TaskRunInput } from '../../model/run';
 import { localRequester, temporalWebLink } from '../../workers/config';
 import { collect, configFrom, loadCatalog, parseVars, temporalClient } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
@@ -88,19 +89,17 @@ async function startFromFiles(command: Command, kind: string | undefined, name: 
   const task = opts.task ?? (kind === 'task' ? name : undefined);
   if (!pipeline === !task) throw new CliError('give exactly one of --pipeline NAME or --task NAME', ExitCode.usage);
   // The definitions are parsed on a second thread while the Temporal client loads and connects;
-  // bad definitions are reported before an unreachable Temporal, and start nothing.
+  // bad definitions and variables are reported before an unreachable Temporal, and start nothing.
   const request = { variables: parseVars(opts.var), origin: { trigger: 'cli' as const, requester: localRequester() } };
   const config = configFrom(command);
-  const catalogLoading = loadCatalog(opts.filename);
-  const [catalogLoaded, connected] = await Promise.allSettled([catalogLoading, temporalClient(config)]);
-  if (catalogLoaded.status === 'rejected') throw catalogLoaded.reason;
-  if (connected.status === 'rejected') throw connected.reason;
-  const [catalog, client] = [catalogLoaded.value, connected.value];
+  const connecting = temporalClient(config);
+  connecting.catch(() => undefined); // awaited once the input is known to be good
+  const catalog = await loadCatalog(opts.filename);
+  const plan: { pipeline: PipelineRunInput } | { task: TaskRunInput } = pipeline ? { pipeline: planPipelineRun(catalog, pipeline, request) } : { task: planTaskRun(catalog, task ?? '', { ...request, cluster: opts.cluster }) };
+  const client = await connecting;
   const { startPipelineRun, startTaskRun } = await import('../../workers/runs');
   const { temporalRunSource } = await import('../watch');
-  const started = pipeline
-    ? await startPipelineRun(client, planPipelineRun(catalog, pipeline, request))
-    : await startTaskRun(client, planTaskRun(catalog, task ?? '', { ...request, cluster: opts.cluster }));
+  const started = 'pipeline' in plan ? await startPipelineRun(client, plan.pipeline) : await startTaskRun(client, plan.task);
   return { ...started, name: pipeline ?? task ?? '', temporalWeb: temporalWebLink(config, started.runId), source: temporalRunSource(client, started.runId, started.kind) };
 }
 

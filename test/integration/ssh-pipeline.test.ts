@@ -253,6 +253,10 @@ test('bad YAML and a bad variable are rejected with the file and field named, an
   const r4 = await stack.ops(['run', '-f', hostsFile, '-f', tasks, '--task', 'use-result']);
   expect(r4.code).toBe(2);
   expect(r4.stderr).toContain('variables.seen: is required');
+  // Bad input is named even when Temporal cannot be reached (nothing listens on port 1).
+  const r5 = await stack.ops(['run', '-f', hostsFile, '-f', tasks, '--task', 'write-config', '--var', 'greeting=NOT-LOWER'], { env: { ...stack.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+  expect(r5.code).toBe(2);
+  expect(r5.stderr).toContain('Task/write-config: variables.greeting: "NOT-LOWER" does not match [a-z]+');
   expect(await countRuns()).toBe(before);
 });
 
