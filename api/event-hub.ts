@@ -1,7 +1,6 @@
 import type { NatsConnection, StreamConfig, StreamSource } from 'nats';
 import type { Catalog } from '../model/catalog';
-import { LOCAL_CLUSTER } from '../model/naming';
-import { EVENTS_STREAM, LOGS_STREAM } from '../model/naming';
+import { EVENTS_STREAM, LOCAL_CLUSTER, LOGS_STREAM } from '../model/naming';
 import { eventStreamConfig, logStreamConfig, type EventLimits } from '../activities/streams';
 import { canonicalJson } from './store/definitions';
 

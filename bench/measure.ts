@@ -110,6 +110,19 @@ function statFields(pid: number): number[] | undefined {
   }
 }
 
+/** The pids in /proc now; any may be gone by the time it is read. */
+function livePids(): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
+}
+
+/** Every live process with its statFields. */
+function* processStats(): Generator<[number, number[]]> {
+  for (const pid of livePids()) {
+    const f = statFields(pid);
+    if (f) yield [pid, f];
+  }
+}
+
 /**
  * CPU ticks of the trees under `roots`: each live process's own time plus what it reaped from
  * children that have gone. A child that exits between two readings moves from "live" into its
@@ -118,11 +131,7 @@ function statFields(pid: number): number[] | undefined {
 export function treeCpuTicks(roots: number[]): number {
   const children = new Map<number, number[]>();
   const own = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    const f = statFields(pid);
-    if (!f) continue;
+  for (const [pid, f] of processStats()) {
     own.set(pid, f[11] + f[12] + f[13] + f[14]);
     children.set(f[1], [...(children.get(f[1]) ?? []), pid]);
   }
@@ -142,23 +151,16 @@ export function treeCpuTicks(roots: number[]): number {
 /** Pids of the direct children of `parents`: an sshd listener has one per open connection. */
 export function childPids(parents: number[]): number[] {
   const wanted = new Set(parents);
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = statFields(Number(entry));
-    if (f && wanted.has(f[1])) found.push(Number(entry));
-  }
-  return found;
+  return [...processStats()].filter(([, f]) => wanted.has(f[1])).map(([pid]) => pid);
 }
 
 /** Pids whose command line names `program` (sshd rewrites its title, so not only at the start) and contains `needle` (e.g. a server's private temp dir). */
 export function pidsWithCommandLine(program: string, needle: string): number[] {
   const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of livePids()) {
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(program) && cmdline.includes(needle)) found.push(Number(entry));
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes(program) && cmdline.includes(needle)) found.push(pid);
     } catch {
       // gone
     }
@@ -201,13 +203,12 @@ export function table(header: string[], rows: string[][]): string {
 /** pid → [command name, own CPU ticks, reaped children's CPU ticks]: for finding where unattributed CPU went. */
 export function processSnapshot(): Map<number, [string, number, number]> {
   const snap = new Map<number, [string, number, number]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of livePids()) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-      snap.set(Number(entry), [comm, f[11] + f[12], f[13] + f[14]]);
+      snap.set(pid, [comm, f[11] + f[12], f[13] + f[14]]);
     } catch {
       // gone
     }
