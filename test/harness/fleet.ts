@@ -5,9 +5,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, killProcessTree, pollUntil, watchProcess, WatchedProcess } from '../../workers/embedded/processes';
+import { freePort, killProcessTree, opsCacheDir, pollUntil, watchProcess, WatchedProcess } from '../../workers/embedded/processes';
 
 const USER = 'opsfleet';
 const SSHD = '/usr/sbin/sshd';
@@ -289,7 +289,7 @@ function presentsSshBanner(host: string, port: number): Promise<boolean> {
  * fleets started by parallel test processes agree on it.
  */
 async function fleetPassword(): Promise<string> {
-  const cacheDir = process.env.OPS_CACHE_DIR ?? join(homedir(), '.cache', 'ops');
+  const cacheDir = opsCacheDir();
   const file = join(cacheDir, 'fleet-password');
   await mkdir(cacheDir, { recursive: true });
   try {

@@ -5,13 +5,12 @@
 // Binaries come from ${OPS_CACHE_DIR:-~/.cache/ops}/bin (sh tools/kube/build.sh).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
-import { freePort, killProcessTree, pollUntil, watchProcess, type WatchedProcess } from '../../workers/embedded/processes';
+import { freePort, killProcessTree, opsCacheDir, pollUntil, watchProcess, type WatchedProcess } from '../../workers/embedded/processes';
 
-const CACHE = process.env.OPS_CACHE_DIR ?? join(homedir(), '.cache', 'ops');
-const BIN = join(CACHE, 'bin');
+const BIN = join(opsCacheDir(), 'bin');
 // Debian's etcd 3.4.23 starts, but lacks the watch progress requests kube-apiserver 1.36 needs:
 // watch-list streams then fail over and over and kwok sees pod deletions tens of seconds late.
 const ETCD = join(BIN, 'etcd');
@@ -205,7 +204,7 @@ current-context: test
 
 /** kwok's own node and pod stages (copied from its module by tools/kube/build.sh) and local exec for every pod. */
 function kwokConfigYaml(nodeHome: string): string {
-  const stagesDir = join(CACHE, 'kwok-stages');
+  const stagesDir = join(opsCacheDir(), 'kwok-stages');
   const stages = readdirSync(stagesDir).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(stagesDir, f), 'utf8').trim());
   const exec = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterExec

@@ -5,14 +5,15 @@
 // own authorizer, and nats-server accepts the edge NATS configuration.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { startKube, type KubeCluster } from '../harness/kube';
 import { REPO } from '../harness/stack';
+import { opsCacheDir } from '../../workers/embedded/processes';
 import { k8sDir, renderClusterManifests, type ClusterManifestOptions, type K8sObject } from '../../cli/cluster-manifests';
 
-const KUSTOMIZE = join(process.env.OPS_CACHE_DIR ?? join(homedir(), '.cache', 'ops'), 'bin', 'kustomize');
+const KUSTOMIZE = join(opsCacheDir(), 'bin', 'kustomize');
 const CLI = join(REPO, 'dist', 'cli', 'main.js');
 const OPTIONS: ClusterManifestOptions = {
   cluster: 'eu-west-2',

@@ -3,7 +3,14 @@
 import { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Where Ops keeps built tools (bin/) and machine-wide state, outside any clone: ${OPS_CACHE_DIR:-~/.cache/ops}. */
+export function opsCacheDir(): string {
+  return process.env.OPS_CACHE_DIR ?? join(homedir(), '.cache', 'ops');
+}
 
 /** A TCP port that is free on `host` right now (the OS picks it). */
 export function freePort(host = '127.0.0.1'): Promise<number> {

@@ -2,11 +2,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { OPS_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { canConnect, freePort, pollUntil, stopProcess, watchProcess, WatchedProcess } from './processes';
+import { canConnect, freePort, opsCacheDir, pollUntil, stopProcess, watchProcess, WatchedProcess } from './processes';
 
 const HOST = '127.0.0.1';
 const SEARCH_ATTRIBUTE_FLAG_TYPES: Record<string, string> = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime' };
@@ -37,8 +37,7 @@ export interface TemporalServer {
 }
 
 export function temporalBinary(): string {
-  const cacheDir = process.env.OPS_CACHE_DIR ?? join(homedir(), '.cache', 'ops');
-  return process.env.OPS_TEMPORAL_BIN ?? join(cacheDir, 'bin', 'temporal');
+  return process.env.OPS_TEMPORAL_BIN ?? join(opsCacheDir(), 'bin', 'temporal');
 }
 
 export async function startTemporal(opts: TemporalOptions = {}): Promise<TemporalServer> {
