@@ -49,6 +49,40 @@ export class Catalog {
     this.mapFor(resource.kind).set(resource.metadata.name, resource);
   }
 
+  /**
+   * Says, after "is not defined", what the catalog has instead: the name most likely meant (a typo
+   * away), else the names of that kind when they are few, else how many there are.
+   */
+  notDefinedHint(kind: Kind, name: string): string {
+    const meant = this.likelyMeant(kind, name);
+    if (meant) return `; did you mean "${meant}"?`;
+    const names = [...this.mapFor(kind).keys()].sort();
+    if (names.length === 0) return ` (no ${kind} is defined)`;
+    if (names.length <= LISTED_NAMES) return ` (defined: ${names.join(', ')})`;
+    return ` (${names.length} ${kind}s are defined)`;
+  }
+
+  /**
+   * The defined `kind` a misspelt `name` most likely stands for: the same but for case, or a typo or
+   * two away. Names that differ only in their digits are other members of a series (web-9 is not a
+   * typo of web-2), never suggested.
+   */
+  likelyMeant(kind: Kind, name: string): string | undefined {
+    const lower = name.toLowerCase();
+    const names = [...this.mapFor(kind).keys()];
+    const sameButCase = names.find((n) => n.toLowerCase() === lower);
+    if (sameButCase) return sameButCase;
+    const limit = name.length <= 4 ? 1 : 2;
+    const series = (n: string) => n.replace(/[0-9]+/g, '#');
+    let best: { name: string; distance: number } | undefined;
+    for (const candidate of names) {
+      if (series(candidate.toLowerCase()) === series(lower)) continue;
+      const distance = editDistance(lower, candidate.toLowerCase());
+      if (distance <= limit && (!best || distance < best.distance)) best = { name: candidate, distance };
+    }
+    return best?.name;
+  }
+
   private mapFor(kind: Kind): Map<string, Resource> {
     const maps: Record<Kind, Map<string, Resource>> = {
       Host: this.hosts as Map<string, Resource>,
@@ -61,4 +95,20 @@ export class Catalog {
     };
     return maps[kind];
   }
+}
+
+/** A hint lists the defined names of a kind up to this many. */
+const LISTED_NAMES = 8;
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }

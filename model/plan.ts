@@ -28,7 +28,7 @@ export function toHostTarget(catalog: Catalog, host: Host, via: string[] = []): 
   if (s.bastion) {
     const jump = catalog.hosts.get(s.bastion);
     const document = `Host/${host.metadata.name}`;
-    if (!jump) throw new ValidationError([{ document, path: 'spec.bastion', message: `names Host "${s.bastion}", which is not defined` }]);
+    if (!jump) throw new ValidationError([{ document, path: 'spec.bastion', message: `names Host "${s.bastion}", which is not defined${catalog.notDefinedHint('Host', s.bastion)}` }]);
     const chain = [...via, host.metadata.name];
     if (chain.includes(jump.metadata.name)) throw new ValidationError([{ document, path: 'spec.bastion', message: `forms a loop: ${[...chain, jump.metadata.name].join(' → ')}` }]);
     bastion = toHostTarget(catalog, jump, chain);
@@ -66,7 +66,7 @@ export function selectHosts(catalog: Catalog, targets: TargetsSpec | undefined, 
   if (targets.all) return { hosts: all, issues: [] };
   if (targets.hosts) {
     const missing = targets.hosts.filter((n) => !catalog.hosts.has(n));
-    if (missing.length) return { hosts: [], issues: [{ ...where, path: `${where.path}.hosts`, message: `names undefined host(s): ${missing.join(', ')}` }] };
+    if (missing.length) return { hosts: [], issues: [{ ...where, path: `${where.path}.hosts`, message: `names undefined host(s): ${missing.map((n) => withMeant(n, catalog.likelyMeant('Host', n))).join(', ')}` }] };
     return { hosts: targets.hosts.map((n) => catalog.hosts.get(n) as Host), issues: [] };
   }
   try {
@@ -76,6 +76,10 @@ export function selectHosts(catalog: Catalog, targets: TargetsSpec | undefined, 
     if (e instanceof SelectorError) return { hosts: [], issues: [{ ...where, path: `${where.path}.selector`, message: e.message }] };
     throw e;
   }
+}
+
+function withMeant(name: string, meant: string | undefined): string {
+  return meant ? `${name} (did you mean "${meant}"?)` : name;
 }
 
 function describeTargets(targets: TargetsSpec | undefined): string {
@@ -89,7 +93,7 @@ function describeTargets(targets: TargetsSpec | undefined): string {
 
 export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequest & { targets?: TargetsSpec; cluster?: string }): TaskRunInput {
   const task = catalog.tasks.get(taskName);
-  if (!task) throw new ValidationError([{ document: `Task/${taskName}`, path: '', message: 'is not defined' }]);
+  if (!task) throw new ValidationError([{ document: `Task/${taskName}`, path: '', message: `is not defined${catalog.notDefinedHint('Task', taskName)}` }]);
   const document = `Task/${taskName}`;
   const targets = request.targets ?? task.spec.targets;
   const issues: Issue[] = [];
@@ -98,7 +102,7 @@ export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequ
   if (onCluster(targets)) {
     const clusterName = request.cluster ?? LOCAL_CLUSTER;
     const cluster = catalog.clusters.get(clusterName);
-    if (!cluster) issues.push({ document, path: 'cluster', message: `names Cluster "${clusterName}", which is not defined` });
+    if (!cluster) issues.push({ document, path: 'cluster', message: `names Cluster "${clusterName}", which is not defined${catalog.notDefinedHint('Cluster', clusterName)}` });
     if (issues.length || !cluster) throw new ValidationError(issues);
     return {
       runId: request.runId ?? newRunId(taskName),
@@ -140,7 +144,7 @@ export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequ
 export function planPipelineRun(catalog: Catalog, pipelineName: string, request: RunRequest): PipelineRunInput {
   const pipeline = catalog.pipelines.get(pipelineName);
   const document = `Pipeline/${pipelineName}`;
-  if (!pipeline) throw new ValidationError([{ document, path: '', message: 'is not defined' }]);
+  if (!pipeline) throw new ValidationError([{ document, path: '', message: `is not defined${catalog.notDefinedHint('Pipeline', pipelineName)}` }]);
   const issues: Issue[] = [];
   const { resolved, issues: varIssues } = resolveVariables(pipeline.spec.variables, request.variables, { document, path: 'variables' });
   issues.push(...varIssues);
@@ -161,7 +165,7 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
     stages.forEach((stage, i) => {
       const stagePath = `spec.${group}[${i}]`;
       const cluster = catalog.clusters.get(stage.cluster);
-      if (!cluster) issues.push({ document, path: `${stagePath}.cluster`, message: `names Cluster "${stage.cluster}", which is not defined` });
+      if (!cluster) issues.push({ document, path: `${stagePath}.cluster`, message: `names Cluster "${stage.cluster}", which is not defined${catalog.notDefinedHint('Cluster', stage.cluster)}` });
       else clusters[stage.cluster] = { workerWaitSeconds: cluster.spec.workerWaitSeconds ?? DEFAULT_WORKER_WAIT_SECONDS, ...(cluster.spec.kubeconfigRef ? { kubeconfigRef: cluster.spec.kubeconfigRef } : {}) };
       const stageResults: Array<[string, Set<string>]> = [];
       if (stage.approval) issues.push(...pipelineRefIssues(stage.approval.message, pipelineVars, earlierResults, { document, path: `${stagePath}.approval.message` }));
@@ -169,7 +173,7 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
         const path = `${stagePath}.tasks[${j}]`;
         const task = catalog.tasks.get(ref.task);
         if (!task) {
-          issues.push({ document, path: `${path}.task`, message: `names Task "${ref.task}", which is not defined` });
+          issues.push({ document, path: `${path}.task`, message: `names Task "${ref.task}", which is not defined${catalog.notDefinedHint('Task', ref.task)}` });
           return;
         }
         tasks[ref.task] = { name: ref.task, spec: task.spec };

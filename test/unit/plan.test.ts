@@ -171,8 +171,21 @@ describe('planTaskRun', () => {
     expect(input.hosts.map((h) => h.name)).toEqual(['web-3']);
   });
 
-  it('refuses an unknown task', () => {
-    expect(issuesOf(() => planTaskRun(base(), 'nope', { variables: {}, origin }))).toEqual([{ document: 'Task/nope', path: '', message: 'is not defined' }]);
+  it('refuses an unknown task, listing the defined ones', () => {
+    expect(issuesOf(() => planTaskRun(base(), 'nope', { variables: {}, origin }))).toEqual([
+      { document: 'Task/nope', path: '', message: 'is not defined (defined: gpu-check, probe, report, untargeted, upgrade)' },
+    ]);
+  });
+
+  it('suggests the task a misspelt name stands for', () => {
+    expect(issuesOf(() => planTaskRun(base(), 'upgarde', { variables: {}, origin }))).toEqual([{ document: 'Task/upgarde', path: '', message: 'is not defined; did you mean "upgrade"?' }]);
+    expect(issuesOf(() => planTaskRun(base(), 'Probe', { variables: {}, origin }))).toEqual([{ document: 'Task/Probe', path: '', message: 'is not defined; did you mean "probe"?' }]);
+  });
+
+  it('lists no more than eight names: past that it counts them', () => {
+    const many = catalogOf(Array.from({ length: 9 }, (_, i) => host(`node-${i}`)).join(''));
+    expect(many.notDefinedHint('Host', 'gateway')).toBe(' (9 Hosts are defined)');
+    expect(many.notDefinedHint('Pipeline', 'deploy')).toBe(' (no Pipeline is defined)');
   });
 
   it('refuses missing, unknown and invalid variables together', () => {
@@ -180,9 +193,9 @@ describe('planTaskRun', () => {
     expect(issues.map((i) => `${i.document}: ${i.path}`).sort()).toEqual(['Task/upgrade: variables.colour', 'Task/upgrade: variables.mode', 'Task/upgrade: variables.version']);
   });
 
-  it('refuses undefined hosts, naming them', () => {
-    const issues = issuesOf(() => planTaskRun(base(), 'probe', { variables: {}, origin, targets: { hosts: ['web-1', 'web-9', 'db-7'] } }));
-    expect(issues).toEqual([{ document: 'Task/probe', path: 'spec.targets.hosts', message: 'names undefined host(s): web-9, db-7' }]);
+  it('refuses undefined hosts, naming them, with the host a typo stands for (not another of a numbered series)', () => {
+    const issues = issuesOf(() => planTaskRun(base(), 'probe', { variables: {}, origin, targets: { hosts: ['web-1', 'web-9', 'db-7', 'wbe-2'] } }));
+    expect(issues).toEqual([{ document: 'Task/probe', path: 'spec.targets.hosts', message: 'names undefined host(s): web-9, db-7, wbe-2 (did you mean "web-2"?)' }]);
   });
 
   it('refuses targets that match no hosts, and a task without targets', () => {
@@ -223,7 +236,7 @@ describe('bastions', () => {
 
   it('refuses a bastion that is not defined', () => {
     const issues = issuesOf(() => planTaskRun(jumpCatalog(host('lost', { role: 'lost' }, ', bastion: nowhere')), 'probe', { variables: {}, origin, targets: { hosts: ['lost'] } }));
-    expect(issues).toEqual([{ document: 'Host/lost', path: 'spec.bastion', message: 'names Host "nowhere", which is not defined' }]);
+    expect(issues).toEqual([{ document: 'Host/lost', path: 'spec.bastion', message: 'names Host "nowhere", which is not defined (defined: deep, inner, jump, lost)' }]);
   });
 
   it('refuses a host that is its own bastion', () => {
@@ -245,7 +258,7 @@ describe('bastions', () => {
   it('reports a pipeline host whose bastion is undefined as an issue', () => {
     const catalog = catalogOf(host('lost', { role: 'lost' }, ', bastion: nowhere') + TASKS + pipeline(`  stages:\n    - name: s\n      tasks: [{ task: probe, targets: { hosts: [lost] } }]\n`));
     expect(issuesOf(() => planPipelineRun(catalog, 'p', { variables: {}, origin }))).toEqual([
-      { document: 'Host/lost', path: 'spec.bastion', message: 'names Host "nowhere", which is not defined' },
+      { document: 'Host/lost', path: 'spec.bastion', message: 'names Host "nowhere", which is not defined (defined: lost)' },
     ]);
   });
 });
@@ -293,8 +306,8 @@ describe('planPipelineRun', () => {
       tasks: [{ task: nope }]
 `),
     ).toEqual([
-      { document: 'Pipeline/p', path: 'spec.stages[0].cluster', message: 'names Cluster "mars", which is not defined' },
-      { document: 'Pipeline/p', path: 'spec.stages[0].tasks[0].task', message: 'names Task "nope", which is not defined' },
+      { document: 'Pipeline/p', path: 'spec.stages[0].cluster', message: 'names Cluster "mars", which is not defined (defined: ai-eu, local)' },
+      { document: 'Pipeline/p', path: 'spec.stages[0].tasks[0].task', message: 'names Task "nope", which is not defined (defined: gpu-check, probe, report, untargeted, upgrade)' },
     ]);
   });
 

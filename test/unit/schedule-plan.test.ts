@@ -69,8 +69,8 @@ describe('planSchedules', () => {
     // gpu-2 names a bastion that does not exist: left out and reported, the rest still beat.
     expect(beat.action.args?.[0]).toMatchObject({ cluster: 'ai-eu', kubeconfigRef: 'ai-eu', hosts: [expect.objectContaining({ name: 'gpu-1', address: '10.0.1.1' })] });
     expect(problems.map((p) => `${p.of}: ${formatIssue(p.issue)}`)).toEqual([
-      'Cluster/ai-eu: Host/gpu-2: spec.bastion: names Host "nowhere", which is not defined',
-      'Inspection/gpu-disk: Host/gpu-2: spec.bastion: names Host "nowhere", which is not defined',
+      'Cluster/ai-eu: Host/gpu-2: spec.bastion: names Host "nowhere", which is not defined (defined: gpu-1, gpu-2, web-1)',
+      'Inspection/gpu-disk: Host/gpu-2: spec.bastion: names Host "nowhere", which is not defined (defined: gpu-1, gpu-2, web-1)',
     ]);
     expect((byId['ops-heartbeat-local'].options.action.args?.[0] as { hosts: Array<{ name: string }> }).hosts.map((h) => h.name)).toEqual(['web-1']);
     expect(byId['ops-heartbeat-local'].options.spec).toEqual({ intervals: [{ every: 300_000 }], jitter: 30_000 });
@@ -100,10 +100,10 @@ describe('planSchedules', () => {
   it('refuses what cannot be planned: a missing pipeline, a stored secret', () => {
     const catalog = catalogOf(DEFS);
     const schedule = (spec: string) => catalogOf(`${DEFS}---\napiVersion: ops.dev/v1\nkind: Schedule\nmetadata: { name: s }\nspec: ${spec}\n`).schedules.get('s');
-    expect(referenceIssues(catalog, schedule('{ pipeline: nope, every: 1h }')!).map(formatIssue)).toEqual(['Pipeline/nope: is not defined']);
+    expect(referenceIssues(catalog, schedule('{ pipeline: nope, every: 1h }')!).map(formatIssue)).toEqual(['Pipeline/nope: is not defined (no Pipeline is defined)']);
     expect(referenceIssues(catalog, schedule('{ task: clean, every: 1h, variables: { token: x } }')!).map(formatIssue)).toEqual(['Schedule/s: spec.variables: token: secret variables cannot be given by a schedule (it would keep them in clear)']);
     const planned = planSchedules(catalogOf(`${DEFS}---\napiVersion: ops.dev/v1\nkind: Schedule\nmetadata: { name: s }\nspec: { pipeline: nope, every: 1h }\n`));
-    expect(planned.problems.map((p) => `${p.of}: ${formatIssue(p.issue)}`)).toContain('Schedule/s: Pipeline/nope: is not defined');
+    expect(planned.problems.map((p) => `${p.of}: ${formatIssue(p.issue)}`)).toContain('Schedule/s: Pipeline/nope: is not defined (no Pipeline is defined)');
     expect(planned.schedules.map((p) => p.name)).not.toContain('s');
   });
 });
