@@ -27,16 +27,21 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** Whether a TCP connect to host:port succeeds within `timeoutMs`. */
-export function canConnect(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+export async function canConnect(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return (await tcpConnectError(host, port, timeoutMs)) === undefined;
+}
+
+/** How a TCP connect to host:port ends: undefined when it connects, else the error's code (ETIMEDOUT after `timeoutMs`). */
+export function tcpConnectError(host: string, port: number, timeoutMs = 1000): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
-    const done = (ok: boolean): void => {
+    const done = (code: string | undefined): void => {
       socket.destroy();
-      resolve(ok);
+      resolve(code);
     };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    socket.setTimeout(timeoutMs, () => done('ETIMEDOUT'));
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
   });
 }
 
