@@ -262,10 +262,13 @@ test('bad YAML and a bad variable are rejected with the file and field named, an
 
 test('a Temporal address where nothing listens is named with the reason, not after gRPC\'s 10 s deadline, and exits 5', async () => {
   const tasks = stack.writeFile('tasks-no-temporal.yaml', TASKS);
-  const r = await stack.ops(['run', '-f', hostsFile, '-f', tasks, '--task', 'write-config'], { env: { ...stack.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } });
-  expect(r.code).toBe(5);
+  const noTemporal = { env: { ...stack.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } };
   // Only the TCP probe knows the reason; gRPC would say "Failed to connect before the deadline".
-  expect(r.stderr).toContain('cannot reach Temporal at 127.0.0.1:1: ECONNREFUSED, nothing listens there (set --address or TEMPORAL_ADDRESS)');
+  const reason = 'cannot reach Temporal at 127.0.0.1:1: ECONNREFUSED, nothing listens there (set --address or TEMPORAL_ADDRESS)';
+  const run = await stack.ops(['run', '-f', hostsFile, '-f', tasks, '--task', 'write-config'], noTemporal);
+  expect([run.code, run.stderr]).toEqual([5, expect.stringContaining(reason)]);
+  const worker = await stack.ops(['worker'], noTemporal);
+  expect([worker.code, worker.stderr]).toEqual([5, expect.stringContaining(reason)]);
 });
 
 test('--watch says why a run the worker cannot read makes no progress (the CLI has other codec keys)', async () => {
