@@ -59,6 +59,7 @@ export function adhocCommands(program: Command): void {
 
 async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<string, unknown>): Promise<void> {
   const name = step.name === 'shell' ? 'shell' : `file-${String(step.name)}`;
+  const verb = commandPath(command);
   const catalog = await loadCatalog(opts.filename);
   const parsed = taskSchema.safeParse({
     apiVersion: API_VERSION,
@@ -71,10 +72,10 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
       maxFailures: '100%',
     },
   });
-  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, `ops ${command.name()}`));
+  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, verb));
   catalog.add(parsed.data);
   const config = configFrom(command);
-  const input = planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } });
+  const input = asFlagIssues(verb, () => planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } }));
   const client = await temporalClient(config);
   const { runId } = await startTaskRun(client, input);
   console.error(`run ${runId}: ${name} on ${input.hosts.length} host(s)`);
@@ -86,6 +87,23 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
   const ok = hosts.filter((h) => h.status === 'succeeded').length;
   console.error(`${ok}/${hosts.length} hosts succeeded`);
   if (ok !== hosts.length) process.exitCode = ExitCode.runFailed;
+}
+
+/** `ops file push`, as the user typed it. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** The ad-hoc task is the command's own: its targets' problems are those of --hosts. */
+function asFlagIssues<T>(verb: string, plan: () => T): T {
+  try {
+    return plan();
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    throw new ValidationError(e.issues.map((i) => ({ ...i, document: verb, path: i.path.startsWith('spec.targets') ? '--hosts' : i.path })));
+  }
 }
 
 /** Prints output as hosts produce it (`host | line`), until the run ends and its output is drained. */

@@ -329,6 +329,10 @@ test('ops shell prints each host\'s output under its name, names the hosts that 
   const bad = await stack.ops(['shell', '--hosts', 'all', '-f', hostsFile, '--concurrency', 'many', '--', 'true']);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain("option '--concurrency <n>' argument 'many' is invalid");
+  const none = await stack.ops(['shell', '--hosts', 'role=nothing', '-f', hostsFile, '--', 'true']);
+  expect([none.code, none.stderr]).toEqual([2, expect.stringContaining('ops shell: --hosts: match no hosts (selector role=nothing)')]);
+  const typo = await stack.ops(['file', 'push', '--hosts', 'hots-1', '-f', hostsFile, hostsFile, 'x']);
+  expect([typo.code, typo.stderr]).toEqual([2, expect.stringContaining('ops file push: --hosts: names undefined host(s): hots-1 (did you mean "host-1"?)')]);
 });
 
 test('ops file push puts a file on the hosts with its mode; ops file pull brings it back into DIR/<host>/', async () => {
