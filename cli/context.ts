@@ -29,42 +29,14 @@ export function configFrom(command: Command): OpsConfig {
   return loadConfig(command.optsWithGlobals() as ConfigFlags);
 }
 
-/** Answers to a TCP connect that mean nobody will answer gRPC there either. */
-const NOBODY_THERE: Record<string, string> = {
-  ECONNREFUSED: 'nothing listens there',
-  ENOTFOUND: 'no such host',
-  EAI_AGAIN: 'the name does not resolve now',
-  EHOSTUNREACH: 'the host is unreachable',
-  ENETUNREACH: 'the network is unreachable',
-};
-
 export async function temporalClient(config: OpsConfig): Promise<Client> {
   const { connectClient } = await import('../workers/temporal');
-  const connecting = connectClient(config);
-  // gRPC retries a refused connection until its 10 s deadline; a plain TCP connect beside it
-  // tells at once that nothing is there, and costs nothing when something is.
-  const nobodyThere = probeAddress(config.temporalAddress).then((code) => {
-    if (code && code in NOBODY_THERE) throw new Error(`${code}, ${NOBODY_THERE[code]}`);
-    return connecting;
-  });
-  connecting.catch(() => undefined);
   try {
-    return await Promise.race([connecting, nobodyThere]);
+    return await connectClient(config);
   } catch (e) {
-    throw new CliError(`cannot reach Temporal at ${config.temporalAddress}: ${(e as Error).message} (set --address or TEMPORAL_ADDRESS)`, ExitCode.unavailable);
+    throw new CliError((e as Error).message, ExitCode.unavailable);
   }
 }
-
-/** The TCP connect's error code for a host:port address, or undefined (connected, or no host:port to try). */
-async function probeAddress(address: string): Promise<string | undefined> {
-  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
-  if (!match) return undefined;
-  const { tcpConnectError } = await import('../workers/embedded/processes');
-  return tcpConnectError(match[1], Number(match[2]), PROBE_TIMEOUT_MS);
-}
-
-/** Longer than any answer a live address gives; gRPC's own deadline covers a slow one. */
-const PROBE_TIMEOUT_MS = 5_000;
 
 export async function natsConnection(config: OpsConfig): Promise<NatsConnection> {
   if (config.natsUrl === 'off') throw new CliError('run output needs NATS; OPS_NATS_URL is "off"', ExitCode.unavailable);

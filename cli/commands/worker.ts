@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { LOCAL_CLUSTER } from '../../model/naming';
-import { configFrom, temporalClient, wholeNumber } from '../context';
+import { configFrom, wholeNumber } from '../context';
 
 export function workerCommand(program: Command): void {
   program
@@ -17,11 +17,7 @@ export function workerCommand(program: Command): void {
       const { startWorkers } = await import('../../workers/worker');
       const { serveWorkerHealth } = await import('../../workers/health');
       const both = !opts.cluster && !opts.control;
-      const config = configFrom(command);
-      // A worker that cannot reach Temporal says so at once, naming the address (startWorkers
-      // alone waits out gRPC's deadline and reports it without the address).
-      await (await temporalClient(config)).connection.close();
-      const workers = await startWorkers(config, {
+      const workers = await startWorkers(configFrom(command), {
         control: both || Boolean(opts.control),
         cluster: both ? LOCAL_CLUSTER : opts.cluster,
         maxActivities: opts.maxSteps,
