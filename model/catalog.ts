@@ -49,6 +49,11 @@ export class Catalog {
     this.mapFor(resource.kind).set(resource.metadata.name, resource);
   }
 
+  /** The message for a reference to a `kind` that is not defined, with what there is instead. */
+  undefinedReference(kind: Kind, name: string): string {
+    return `names ${kind} "${name}", which is not defined${this.notDefinedHint(kind, name)}`;
+  }
+
   /**
    * Says, after "is not defined", what the catalog has instead: the name most likely meant (a typo
    * away), else the names of that kind when they are few, else how many there are.

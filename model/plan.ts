@@ -28,7 +28,7 @@ export function toHostTarget(catalog: Catalog, host: Host, via: string[] = []): 
   if (s.bastion) {
     const jump = catalog.hosts.get(s.bastion);
     const document = `Host/${host.metadata.name}`;
-    if (!jump) throw new ValidationError([{ document, path: 'spec.bastion', message: `names Host "${s.bastion}", which is not defined${catalog.notDefinedHint('Host', s.bastion)}` }]);
+    if (!jump) throw new ValidationError([{ document, path: 'spec.bastion', message: catalog.undefinedReference('Host', s.bastion) }]);
     const chain = [...via, host.metadata.name];
     if (chain.includes(jump.metadata.name)) throw new ValidationError([{ document, path: 'spec.bastion', message: `forms a loop: ${[...chain, jump.metadata.name].join(' → ')}` }]);
     bastion = toHostTarget(catalog, jump, chain);
@@ -102,7 +102,7 @@ export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequ
   if (onCluster(targets)) {
     const clusterName = request.cluster ?? LOCAL_CLUSTER;
     const cluster = catalog.clusters.get(clusterName);
-    if (!cluster) issues.push({ document, path: 'cluster', message: `names Cluster "${clusterName}", which is not defined${catalog.notDefinedHint('Cluster', clusterName)}` });
+    if (!cluster) issues.push({ document, path: 'cluster', message: catalog.undefinedReference('Cluster', clusterName) });
     if (issues.length || !cluster) throw new ValidationError(issues);
     return {
       runId: request.runId ?? newRunId(taskName),
@@ -165,7 +165,7 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
     stages.forEach((stage, i) => {
       const stagePath = `spec.${group}[${i}]`;
       const cluster = catalog.clusters.get(stage.cluster);
-      if (!cluster) issues.push({ document, path: `${stagePath}.cluster`, message: `names Cluster "${stage.cluster}", which is not defined${catalog.notDefinedHint('Cluster', stage.cluster)}` });
+      if (!cluster) issues.push({ document, path: `${stagePath}.cluster`, message: catalog.undefinedReference('Cluster', stage.cluster) });
       else clusters[stage.cluster] = { workerWaitSeconds: cluster.spec.workerWaitSeconds ?? DEFAULT_WORKER_WAIT_SECONDS, ...(cluster.spec.kubeconfigRef ? { kubeconfigRef: cluster.spec.kubeconfigRef } : {}) };
       const stageResults: Array<[string, Set<string>]> = [];
       if (stage.approval) issues.push(...pipelineRefIssues(stage.approval.message, pipelineVars, earlierResults, { document, path: `${stagePath}.approval.message` }));
@@ -173,7 +173,7 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
         const path = `${stagePath}.tasks[${j}]`;
         const task = catalog.tasks.get(ref.task);
         if (!task) {
-          issues.push({ document, path: `${path}.task`, message: `names Task "${ref.task}", which is not defined${catalog.notDefinedHint('Task', ref.task)}` });
+          issues.push({ document, path: `${path}.task`, message: catalog.undefinedReference('Task', ref.task) });
           return;
         }
         tasks[ref.task] = { name: ref.task, spec: task.spec };

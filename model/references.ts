@@ -41,16 +41,16 @@ export function referenceIssues(catalog: Catalog, resource: Resource): Issue[] {
 function inspectionIssues(catalog: Catalog, inspection: Inspection): Issue[] {
   const document = `Inspection/${inspection.metadata.name}`;
   const { spec } = inspection;
-  if (!catalog.clusters.has(spec.cluster)) return [{ document, path: 'spec.cluster', message: `names Cluster "${spec.cluster}", which is not defined${catalog.notDefinedHint('Cluster', spec.cluster)}` }];
+  if (!catalog.clusters.has(spec.cluster)) return [{ document, path: 'spec.cluster', message: catalog.undefinedReference('Cluster', spec.cluster) }];
   return spec.targets ? selectHosts(catalog, spec.targets, { document, path: 'spec.targets' }).issues : [];
 }
 
 function hookIssues(catalog: Catalog, hook: EventHook): Issue[] {
   const document = `EventHook/${hook.metadata.name}`;
   const run = hook.spec.run;
-  if (run?.pipeline && !catalog.pipelines.has(run.pipeline)) return [{ document, path: 'spec.run.pipeline', message: `names Pipeline "${run.pipeline}", which is not defined${catalog.notDefinedHint('Pipeline', run.pipeline)}` }];
-  if (run?.task && !catalog.tasks.has(run.task)) return [{ document, path: 'spec.run.task', message: `names Task "${run.task}", which is not defined${catalog.notDefinedHint('Task', run.task)}` }];
-  if (run?.cluster && !catalog.clusters.has(run.cluster)) return [{ document, path: 'spec.run.cluster', message: `names Cluster "${run.cluster}", which is not defined${catalog.notDefinedHint('Cluster', run.cluster)}` }];
+  if (run?.pipeline && !catalog.pipelines.has(run.pipeline)) return [{ document, path: 'spec.run.pipeline', message: catalog.undefinedReference('Pipeline', run.pipeline) }];
+  if (run?.task && !catalog.tasks.has(run.task)) return [{ document, path: 'spec.run.task', message: catalog.undefinedReference('Task', run.task) }];
+  if (run?.cluster && !catalog.clusters.has(run.cluster)) return [{ document, path: 'spec.run.cluster', message: catalog.undefinedReference('Cluster', run.cluster) }];
   return [];
 }
 
