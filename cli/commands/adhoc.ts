@@ -75,7 +75,7 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
   if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, verb));
   catalog.add(parsed.data);
   const config = configFrom(command);
-  const input = asFlagIssues(verb, () => planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } }));
+  const input = asFlagIssues(`Task/${name}`, verb, () => planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } }));
   const client = await temporalClient(config);
   const { runId } = await startTaskRun(client, input);
   console.error(`run ${runId}: ${name} on ${input.hosts.length} host(s)`);
@@ -96,13 +96,16 @@ function commandPath(command: Command): string {
   return names.join(' ');
 }
 
-/** The ad-hoc task is the command's own: its targets' problems are those of --hosts. */
-function asFlagIssues<T>(verb: string, plan: () => T): T {
+/**
+ * The ad-hoc task is the command's own: its problems are the command's, its targets' those of
+ * --hosts. Problems of other documents (a host's bastion) keep their names.
+ */
+function asFlagIssues<T>(task: string, verb: string, plan: () => T): T {
   try {
     return plan();
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    throw new ValidationError(e.issues.map((i) => ({ ...i, document: verb, path: i.path.startsWith('spec.targets') ? '--hosts' : i.path })));
+    throw new ValidationError(e.issues.map((i) => (i.document === task ? { ...i, document: verb, path: i.path.startsWith('spec.targets') ? '--hosts' : i.path } : i)));
   }
 }
 

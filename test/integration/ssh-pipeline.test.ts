@@ -333,6 +333,10 @@ test('ops shell prints each host\'s output under its name, names the hosts that 
   expect([none.code, none.stderr]).toEqual([2, expect.stringContaining('ops shell: --hosts: match no hosts (selector role=nothing)')]);
   const typo = await stack.ops(['file', 'push', '--hosts', 'hots-1', '-f', hostsFile, hostsFile, 'x']);
   expect([typo.code, typo.stderr]).toEqual([2, expect.stringContaining('ops file push: --hosts: names undefined host(s): hots-1 (did you mean "host-1"?)')]);
+  // A host's own problem stays the host's.
+  const lost = stack.writeFile('lost-bastion.yaml', 'apiVersion: ops.dev/v1\nkind: Host\nmetadata: { name: lost }\nspec: { address: 127.0.0.1, trustOnFirstUse: true, bastion: nowhere }\n');
+  const hostIssue = await stack.ops(['shell', '--hosts', 'lost', '-f', lost, '--', 'true']);
+  expect([hostIssue.code, hostIssue.stderr]).toEqual([2, expect.stringContaining('Host/lost: spec.bastion: names Host "nowhere", which is not defined (defined: lost)')]);
 });
 
 test('ops file push puts a file on the hosts with its mode; ops file pull brings it back into DIR/<host>/', async () => {
