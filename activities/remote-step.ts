@@ -9,10 +9,10 @@
  *   waits for a still-running step and attaches to its output;
  * - the session id is recorded so a cancel or a timeout can kill the whole process tree.
  * - the script is written with shell builtins and emptied once it ran (it may hold secrets).
- * A step costs five programs on the host (sh, tee twice, setsid/timeout, bash) and two forks of
- * the shell: every program a step starts costs the host about a millisecond of CPU, which is what
- * a 200-host fan-out waits on. Needs a POSIX sh, setsid, timeout, tee, tail and pkill (coreutils,
- * util-linux and procps).
+ * A step costs five programs on the host (sh, tee twice, setsid/timeout, bash; no bash for a plain
+ * command) and two forks of the shell: every program a step starts costs the host about a
+ * millisecond of CPU, which is what a 200-host fan-out waits on. Needs a POSIX sh, setsid,
+ * timeout, tee, tail and pkill (coreutils, util-linux and procps).
  */
 
 /** Control lines the wrapper writes on stderr; they start with ASCII RS so no script prints them by accident. */
@@ -37,14 +37,42 @@ export interface WrapperOptions {
   key: string;
   timeoutSeconds: number;
   sudo: boolean;
+  /** The script is one plain command (isPlainCommand): it runs without a shell around it. */
+  plainCommand?: boolean;
+}
+
+/** A word no shell changes: nothing in it is quoted, expanded, globbed, redirected or an operator. */
+const LITERAL_WORD = /^[A-Za-z0-9_./:=@%+,-]+$/;
+/** Bash's builtins and reserved words: a command that starts with one needs the shell (/bin/echo is not bash's echo). */
+const SHELL_WORDS = new Set(
+  ('. : alias bg bind break builtin caller case cd command compgen complete compopt continue coproc declare dirs disown do done ' +
+    'echo elif else enable esac eval exec exit export false fc fg fi for function getopts hash help history if in jobs kill let ' +
+    'local logout mapfile popd printf pushd pwd read readarray readonly return select set shift shopt source suspend test then ' +
+    'time times trap true type typeset ulimit umask unalias unset until wait while').split(' '),
+);
+
+/**
+ * Whether a script is one plain command, such as `uptime` or `systemctl restart nginx`: one line of
+ * literal words separated by single spaces, the first naming a program (not a builtin, keyword,
+ * assignment or option). Bash would only look the program up and run it, so it runs without bash:
+ * the same result and exit code, and one program less to start on the host for the step.
+ */
+export function isPlainCommand(script: string): boolean {
+  const words = (script.endsWith('\n') ? script.slice(0, -1) : script).split(' ');
+  const program = words[0];
+  return words.every((word) => LITERAL_WORD.test(word)) && /^[A-Za-z0-9_./]/.test(program) && !program.includes('=') && !SHELL_WORDS.has(program);
 }
 
 /**
  * The command to exec. The script itself arrives on stdin (never on a command line, where other
  * users of the host could read it). Scripts without a shebang run with `bash -eo pipefail` (or
- * `sh -e` where bash is missing): they stop at the first failing command.
+ * `sh -e` where bash is missing): they stop at the first failing command. A plain command runs
+ * as its own program.
  */
-export function wrapperCommand({ key, timeoutSeconds, sudo }: WrapperOptions): string {
+export function wrapperCommand({ key, timeoutSeconds, sudo, plainCommand = false }: WrapperOptions): string {
+  const interpreter = plainCommand
+    ? 'set -f; set -- $first; set +f'
+    : 'if command -v bash >/dev/null 2>&1; then set -- bash --noprofile --norc -eo pipefail "$f.script"; else set -- sh -e "$f.script"; fi';
   const script = `
 umask 077
 s=${STEPS_DIR}
@@ -74,7 +102,7 @@ first=
 read -r first < "$f.script"
 case "$first" in
   '#!'*) chmod 700 "$f.script"; set -- "$f.script" ;;
-  *) if command -v bash >/dev/null 2>&1; then set -- bash --noprofile --norc -eo pipefail "$f.script"; else set -- sh -e "$f.script"; fi ;;
+  *) ${interpreter} ;;
 esac
 {
   {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'ssh2';
-import { wrapperCommand } from '../activities/remote-step';
+import { isPlainCommand, wrapperCommand } from '../activities/remote-step';
 import { machineBusyTicks, median, pidsWithCommandLine, treeCpuTicks } from './measure';
 
 export interface LoopConfig {
@@ -157,14 +157,14 @@ export async function runLoop(config: LoopConfig): Promise<LoopReport> {
 
 /**
  * The product runs each step through the wrapper of activities/remote-step.ts (own session,
- * output to files streamed back by `tail -s 0.1`, exit status recorded). This measures that
+ * output kept in files by a `tee` per stream, exit status recorded). This measures that
  * wrapper against a plain exec, over the same open connections, so its cost is known apart
  * from Temporal and connection set-up.
  */
 async function probeWrapper(clients: Client[], config: LoopConfig, check: (where: string, r: Exec) => void): Promise<ProbeReport> {
   const tag = `bench-${process.pid}-${Date.now()}`;
   let n = 0;
-  const wrapped = () => wrapperCommand({ key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false });
+  const wrapped = () => wrapperCommand({ key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false, plainCommand: isPlainCommand(config.command) });
   const sshdRoots = () => (config.sshdNeedle ? pidsWithCommandLine('/usr/sbin/sshd', config.sshdNeedle) : []);
   const phase = async (run: () => Promise<void>): Promise<ProbePhase> => {
     const sshd0 = treeCpuTicks(sshdRoots());

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalSession } from '../../activities/local/session';
-import { CONTROL_PREFIX, killCommand, shellQuote, stepKey, wrapperCommand } from '../../activities/remote-step';
+import { CONTROL_PREFIX, isPlainCommand, killCommand, shellQuote, stepKey, wrapperCommand } from '../../activities/remote-step';
 
 let home: string;
 const started: number[] = [];
@@ -41,12 +41,16 @@ interface Run {
   ms: number;
 }
 
-function run(key: string, script: string, { timeoutSeconds = 30, onStdout }: { timeoutSeconds?: number; onStdout?: (text: string) => void } = {}): Promise<Run> {
+function run(
+  key: string,
+  script: string,
+  { timeoutSeconds = 30, onStdout, plainCommand = false }: { timeoutSeconds?: number; onStdout?: (text: string) => void; plainCommand?: boolean } = {},
+): Promise<Run> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const t0 = Date.now();
   return session
-    .exec(underHome(wrapperCommand({ key, timeoutSeconds, sudo: false })), {
+    .exec(underHome(wrapperCommand({ key, timeoutSeconds, sudo: false, plainCommand })), {
       stdin: script,
       onStdout: (c) => {
         out.push(c);
@@ -92,6 +96,24 @@ describe('stepKey and shellQuote', () => {
     for (const value of ["it's", '$(touch x) `id` "$HOME"', 'a\nb', '']) {
       expect(execFileSync('/bin/sh', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' })).toBe(value);
     }
+  });
+});
+
+describe('isPlainCommand', () => {
+  it('is one line of literal words naming a program', () => {
+    for (const script of ['uptime', 'uptime\n', 'systemctl restart nginx', 'df -h /var', './deploy.sh --to=prod', '/usr/bin/env', 'curl -fsS http://127.0.0.1:8080/health', 'chown app:app /srv/app']) {
+      expect([script, isPlainCommand(script)]).toEqual([script, true]);
+    }
+  });
+
+  it('is not anything bash would do more with than run the program', () => {
+    const needBash = [
+      ...['', 'uptime\n\n', 'echo hi\nuptime', 'uptime ', ' uptime', 'df  -h', 'df\t-h'],
+      ...['echo $HOME', 'ls *.log', 'ls log?', 'ls [ab]', 'ls {a,b}', 'ls ~/x', "grep 'a b' f", 'grep "a" f', 'grep a\\ b f'],
+      ...['uptime | cat', 'uptime > out', 'uptime < in', 'sleep 1 &', 'a && b', 'a; b', 'uptime # note', '(uptime)', '! uptime', 'echo `id`'],
+      ...['FOO=1 env', '-x', 'echo hi', 'exit 3', 'cd /tmp', 'true', 'kill 1', 'time sleep 1', '. ./env', ': nothing', 'exec uptime', 'test -f x', 'printf x'],
+    ];
+    for (const script of needBash) expect([script, isPlainCommand(script)]).toEqual([script, false]);
   });
 });
 
@@ -211,6 +233,33 @@ describe('wrapperCommand on a local shell', () => {
     writeFileSync(join(home, '.bash_profile'), 'echo from-profile\n');
     const r = await run('bash-1', 'arr=(a b c)\necho "${#arr[@]} ${arr[1]}"\n');
     expect(r).toMatchObject({ code: 0, stdout: '3 b\n' });
+  });
+
+  it('runs a plain command as its own program, with the same output and exit codes', async () => {
+    writeFileSync(join(home, 'parent.sh'), 'echo out\necho err >&2\nps -o comm= -p $PPID\nexit 3\n');
+    const viaBash = await run('plain-0', `sh ${home}/parent.sh`);
+    expect(viaBash).toMatchObject({ code: 3, stdout: 'out\nbash\n', stderr: 'err\n' });
+    const plain = await run('plain-1', `sh ${home}/parent.sh`, { plainCommand: true });
+    expect(plain).toMatchObject({ code: 3, stdout: 'out\ntimeout\n', stderr: 'err\n' });
+    expect((await run('plain-2', 'no-such-program-ops', { plainCommand: true })).code).toBe(127);
+    expect((await run('plain-3', 'no-such-program-ops')).code).toBe(127);
+  });
+
+  it('a plain command runs once: its retry replays the recorded outcome', async () => {
+    const first = await run('plain-once', `touch ${home}/plain-ran-${marker}`, { plainCommand: true });
+    rmSync(join(home, `plain-ran-${marker}`));
+    const retry = await run('plain-once', `touch ${home}/plain-ran-${marker}`, { plainCommand: true });
+    expect([first.code, retry.code]).toEqual([0, 0]);
+    expect(retry.stderr).toContain(`${CONTROL_PREFIX}replayed`);
+    expect(existsSync(join(home, `plain-ran-${marker}`))).toBe(false);
+  });
+
+  it('timeoutSeconds kills a plain command', async () => {
+    const r = await run('plain-timeout', `sleep ${marker}6.5`, { timeoutSeconds: 1, plainCommand: true });
+    expect([124, 137]).toContain(r.code);
+    expect(r.ms).toBeLessThan(8000);
+    started.push(...pgrep(`sleep ${marker}6.5`));
+    expect(pgrep(`sleep ${marker}6.5`)).toEqual([]);
   });
 
   it('timeoutSeconds kills the script and its children', async () => {
