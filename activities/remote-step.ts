@@ -53,14 +53,16 @@ const SHELL_WORDS = new Set(
 
 /**
  * Whether a script is one plain command, such as `uptime` or `systemctl restart nginx`: one line of
- * literal words separated by single spaces, the first naming a program (not a builtin, keyword,
- * assignment or option). Bash would only look the program up and run it, so it runs without bash:
- * the same result and exit code, and one program less to start on the host for the step.
+ * literal words separated by single spaces, the first naming a program on the PATH (not a builtin,
+ * keyword, assignment, option or path). Bash would only look the program up and run it, so it runs
+ * without bash: the same result and exit code, and one program less to start on the host for the
+ * step. A path is left to bash: a script file there without a `#!` line is run by bash itself,
+ * where exec would hand it to /bin/sh.
  */
 export function isPlainCommand(script: string): boolean {
   const words = (script.endsWith('\n') ? script.slice(0, -1) : script).split(' ');
   const program = words[0];
-  return words.every((word) => LITERAL_WORD.test(word)) && /^[A-Za-z0-9_./]/.test(program) && !program.includes('=') && !SHELL_WORDS.has(program);
+  return words.every((word) => LITERAL_WORD.test(word)) && /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/.test(program) && !SHELL_WORDS.has(program);
 }
 
 /**

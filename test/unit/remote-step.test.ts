@@ -101,7 +101,7 @@ describe('stepKey and shellQuote', () => {
 
 describe('isPlainCommand', () => {
   it('is one line of literal words naming a program', () => {
-    for (const script of ['uptime', 'uptime\n', 'systemctl restart nginx', 'df -h /var', './deploy.sh --to=prod', '/usr/bin/env', 'curl -fsS http://127.0.0.1:8080/health', 'chown app:app /srv/app']) {
+    for (const script of ['uptime', 'uptime\n', 'systemctl restart nginx', 'df -h /var', 'deploy.sh --to=prod', 'curl -fsS http://127.0.0.1:8080/health', 'chown app:app /srv/app']) {
       expect([script, isPlainCommand(script)]).toEqual([script, true]);
     }
   });
@@ -112,6 +112,8 @@ describe('isPlainCommand', () => {
       ...['echo $HOME', 'ls *.log', 'ls log?', 'ls [ab]', 'ls {a,b}', 'ls ~/x', "grep 'a b' f", 'grep "a" f', 'grep a\\ b f'],
       ...['uptime | cat', 'uptime > out', 'uptime < in', 'sleep 1 &', 'a && b', 'a; b', 'uptime # note', '(uptime)', '! uptime', 'echo `id`'],
       ...['FOO=1 env', '-x', 'echo hi', 'exit 3', 'cd /tmp', 'true', 'kill 1', 'time sleep 1', '. ./env', ': nothing', 'exec uptime', 'test -f x', 'printf x'],
+      // A path may name a script without a #! line, which bash runs itself and exec would give to /bin/sh.
+      ...['./deploy.sh', '/usr/bin/env', 'bin/tool --x'],
     ];
     for (const script of needBash) expect([script, isPlainCommand(script)]).toEqual([script, false]);
   });
