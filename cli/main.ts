@@ -50,14 +50,31 @@ export async function buildProgram(verb?: string): Promise<Command> {
   return program;
 }
 
+/**
+ * The verb of a command line: its first argument after the global options (`--address X`,
+ * `--nats=off` …), so `ops --address X run …` loads only `run` too. Undefined when another flag
+ * comes first (`--help`): then every command is loaded.
+ */
+export function verbOf(argv: string[]): string | undefined {
+  const globals = addConnectionOptions(new Command()).options;
+  for (let i = 2; i < argv.length; i += 1) {
+    const arg = argv[i];
+    if (!arg.startsWith('-')) return arg;
+    const [flag, inlineValue] = arg.split(/=(.*)/s);
+    const option = globals.find((o) => o.long === flag || o.short === flag);
+    if (!option) return undefined;
+    if (inlineValue === undefined && option.required) i += 1;
+  }
+  return undefined;
+}
+
 /** Maps every failure to a message and an exit code that means something. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    // argv[2] is the verb unless global flags come first; then every command is loaded.
-    const verb = argv[2];
+    const verb = verbOf(argv);
     // A command that ends within seconds spends more CPU on TurboFan, compiling on a second thread,
     // than the optimised code gives back: without it `ops run` uses a sixth less CPU.
-    if (COMMANDS.some((c) => c.verbs.includes(verb)) && !LONG_RUNNING.includes(verb)) setFlagsFromString('--no-opt');
+    if (verb && COMMANDS.some((c) => c.verbs.includes(verb)) && !LONG_RUNNING.includes(verb)) setFlagsFromString('--no-opt');
     await (await buildProgram(verb)).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (e) {
