@@ -123,6 +123,31 @@ spec:
   }
 });
 
+test('a one-line plain command runs as its own program, as root with sudo too, and its timeout kills it', async () => {
+  // The script it runs prints the name of its parent: timeout when no shell stands between them.
+  const script = `${stack.fleet.home}/parent-${Date.now()}.sh`;
+  await stack.fleet.exec('host-1', `printf '%s\\n' 'echo "::result parent=$(ps -o comm= -p $PPID)"' 'echo "::result uid=$(id -u)"' > ${script}`);
+  const task = (name: string, steps: string) => `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: ${name} }
+spec:
+  targets: { hosts: [host-1] }
+  results: [{ name: parent }, { name: uid }]
+  steps: ${steps}
+`;
+  const uid = (await stack.fleet.exec('host-1', 'id -u')).stdout.trim();
+  const [plain] = await run(stack.hostsYaml(), task('plain', `[{ name: parent, shell: sh ${script} }]`), 'plain');
+  expect(plain).toMatchObject({ status: 'succeeded', results: { parent: 'timeout', uid } });
+  const [scripted] = await run(stack.hostsYaml(), task('scripted', `[{ name: parent, shell: "sh ${script} # under bash" }]`), 'scripted');
+  expect(scripted).toMatchObject({ status: 'succeeded', results: { parent: 'bash' } });
+  const [root] = await run(stack.hostsYaml(), task('plain-root', `[{ name: parent, sudo: true, shell: sh ${script} }]`), 'plain-root');
+  expect(root).toMatchObject({ status: 'succeeded', results: { parent: 'timeout', uid: '0' } });
+  const [hung] = await run(stack.hostsYaml(), task('plain-hang', '[{ name: hang, sudo: true, timeoutSeconds: 2, shell: sleep 307 }]'), 'plain-hang');
+  expect(hung.status).toBe('timedOut');
+  const left = await stack.fleet.exec('host-1', `pgrep -f "sleep 30[7]" || echo none; rm -f ${script}`);
+  expect(left.stdout.trim()).toBe('none');
+});
+
 test('sudo steps run as root: a file lands with its owner and mode, and a timed-out root process is killed', async () => {
   const dir = `/tmp/ops-it-sudo-${Date.now()}`;
   const task = `apiVersion: ops.dev/v1
