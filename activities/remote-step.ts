@@ -37,8 +37,8 @@ export interface WrapperOptions {
   key: string;
   timeoutSeconds: number;
   sudo: boolean;
-  /** The script is one plain command (isPlainCommand): it runs without a shell around it. */
-  plainCommand?: boolean;
+  /** The script the command will be given on stdin; a plain command (isPlainCommand) runs without a shell around it. */
+  script: string;
 }
 
 /** A word no shell changes: nothing in it is quoted, expanded, globbed, redirected or an operator. */
@@ -71,11 +71,11 @@ export function isPlainCommand(script: string): boolean {
  * `sh -e` where bash is missing): they stop at the first failing command. A plain command runs
  * as its own program.
  */
-export function wrapperCommand({ key, timeoutSeconds, sudo, plainCommand = false }: WrapperOptions): string {
-  const interpreter = plainCommand
+export function wrapperCommand({ key, timeoutSeconds, sudo, script }: WrapperOptions): string {
+  const interpreter = isPlainCommand(script)
     ? 'set -f; set -- $first; set +f'
     : 'if command -v bash >/dev/null 2>&1; then set -- bash --noprofile --norc -eo pipefail "$f.script"; else set -- sh -e "$f.script"; fi';
-  const script = `
+  const wrapper = `
 umask 077
 s=${STEPS_DIR}
 f="$s"/${shellQuote(key)}
@@ -118,7 +118,7 @@ esac
 finish
 `;
   // exec: the login shell that runs the command need not stay around as a parent.
-  return `exec sh -c ${shellQuote(script.trim())}`;
+  return `exec sh -c ${shellQuote(wrapper.trim())}`;
 }
 
 /** Kills the step's whole session: TERM, then KILL after a grace period. */

@@ -3,7 +3,7 @@ import { heartbeatWhile, keepHeartbeating } from './heartbeat';
 import type { StepOutcome } from '../model/run';
 import { FailureType } from '../model/failures';
 import { renderTemplate, TemplateError } from '../model/template';
-import { isPlainCommand, killCommand, stepKey, wrapperCommand } from './remote-step';
+import { killCommand, stepKey, wrapperCommand } from './remote-step';
 import { StepOutput } from './output';
 import { ConnectError, stepFailure } from './step-failure';
 import { lookupFor, secretValues, stepPodContext, type ActivityDeps, type StepInput } from './step-input';
@@ -39,7 +39,7 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
   const started = Date.now();
   const stopHeartbeat = keepHeartbeating(ctx, () => ({ stdoutBytes: output.bytes.stdout, stderrBytes: output.bytes.stderr }));
   try {
-    const execution = lease.session.exec(wrapperCommand({ key, timeoutSeconds: step.timeoutSeconds, sudo: step.sudo, plainCommand: isPlainCommand(script) }), {
+    const execution = lease.session.exec(wrapperCommand({ key, timeoutSeconds: step.timeoutSeconds, sudo: step.sudo, script }), {
       stdin: script,
       onStdout: (c) => output.write('stdout', c),
       onStderr: (c) => output.write('stderr', c),

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'ssh2';
-import { isPlainCommand, wrapperCommand } from '../activities/remote-step';
+import { wrapperCommand } from '../activities/remote-step';
 import { machineBusyTicks, median, pidsWithCommandLine, treeCpuTicks } from './measure';
 
 export interface LoopConfig {
@@ -164,7 +164,7 @@ export async function runLoop(config: LoopConfig): Promise<LoopReport> {
 async function probeWrapper(clients: Client[], config: LoopConfig, check: (where: string, r: Exec) => void): Promise<ProbeReport> {
   const tag = `bench-${process.pid}-${Date.now()}`;
   let n = 0;
-  const wrapped = () => wrapperCommand({ key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false, plainCommand: isPlainCommand(config.command) });
+  const wrapped = () => wrapperCommand({ key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false, script: config.command });
   const sshdRoots = () => (config.sshdNeedle ? pidsWithCommandLine('/usr/sbin/sshd', config.sshdNeedle) : []);
   const phase = async (run: () => Promise<void>): Promise<ProbePhase> => {
     const sshd0 = treeCpuTicks(sshdRoots());

@@ -44,13 +44,13 @@ interface Run {
 function run(
   key: string,
   script: string,
-  { timeoutSeconds = 30, onStdout, plainCommand = false }: { timeoutSeconds?: number; onStdout?: (text: string) => void; plainCommand?: boolean } = {},
+  { timeoutSeconds = 30, onStdout }: { timeoutSeconds?: number; onStdout?: (text: string) => void } = {},
 ): Promise<Run> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const t0 = Date.now();
   return session
-    .exec(underHome(wrapperCommand({ key, timeoutSeconds, sudo: false, plainCommand })), {
+    .exec(underHome(wrapperCommand({ key, timeoutSeconds, sudo: false, script })), {
       stdin: script,
       onStdout: (c) => {
         out.push(c);
@@ -239,25 +239,25 @@ describe('wrapperCommand on a local shell', () => {
 
   it('runs a plain command as its own program, with the same output and exit codes', async () => {
     writeFileSync(join(home, 'parent.sh'), 'echo out\necho err >&2\nps -o comm= -p $PPID\nexit 3\n');
-    const viaBash = await run('plain-0', `sh ${home}/parent.sh`);
+    const viaBash = await run('plain-0', `sh ${home}/parent.sh # under bash`);
     expect(viaBash).toMatchObject({ code: 3, stdout: 'out\nbash\n', stderr: 'err\n' });
-    const plain = await run('plain-1', `sh ${home}/parent.sh`, { plainCommand: true });
+    const plain = await run('plain-1', `sh ${home}/parent.sh`);
     expect(plain).toMatchObject({ code: 3, stdout: 'out\ntimeout\n', stderr: 'err\n' });
-    expect((await run('plain-2', 'no-such-program-ops', { plainCommand: true })).code).toBe(127);
-    expect((await run('plain-3', 'no-such-program-ops')).code).toBe(127);
+    expect((await run('plain-2', 'no-such-program-ops')).code).toBe(127);
+    expect((await run('plain-3', 'no-such-program-ops # under bash')).code).toBe(127);
   });
 
   it('a plain command runs once: its retry replays the recorded outcome', async () => {
-    const first = await run('plain-once', `touch ${home}/plain-ran-${marker}`, { plainCommand: true });
+    const first = await run('plain-once', `touch ${home}/plain-ran-${marker}`);
     rmSync(join(home, `plain-ran-${marker}`));
-    const retry = await run('plain-once', `touch ${home}/plain-ran-${marker}`, { plainCommand: true });
+    const retry = await run('plain-once', `touch ${home}/plain-ran-${marker}`);
     expect([first.code, retry.code]).toEqual([0, 0]);
     expect(retry.stderr).toContain(`${CONTROL_PREFIX}replayed`);
     expect(existsSync(join(home, `plain-ran-${marker}`))).toBe(false);
   });
 
   it('timeoutSeconds kills a plain command', async () => {
-    const r = await run('plain-timeout', `sleep ${marker}6.5`, { timeoutSeconds: 1, plainCommand: true });
+    const r = await run('plain-timeout', `sleep ${marker}6.5`, { timeoutSeconds: 1 });
     expect([124, 137]).toContain(r.code);
     expect(r.ms).toBeLessThan(8000);
     started.push(...pgrep(`sleep ${marker}6.5`));
