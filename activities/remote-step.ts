@@ -51,13 +51,17 @@ const SHELL_WORDS = new Set(
     'time times trap true type typeset ulimit umask unalias unset until wait while').split(' '),
 );
 
+/** Where a distribution installs its programs: scripts there start with `#!` (Debian policy 10.4). */
+const SYSTEM_PROGRAM_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+
 /**
  * Whether a script is one plain command, such as `uptime` or `systemctl restart nginx`: one line of
  * literal words separated by single spaces, the first naming a program on the PATH (not a builtin,
- * keyword, assignment, option or path). Bash would only look the program up and run it, so it runs
- * without bash: the same result and exit code, and one program less to start on the host for the
- * step. A path is left to bash: a script file there without a `#!` line is run by bash itself,
- * where exec would hand it to /bin/sh.
+ * keyword, assignment, option or path). Bash would only look the program up and run it, so where
+ * the host finds it in a system directory (/usr/bin, /bin, /usr/sbin, /sbin) it runs without bash:
+ * the same result and exit code, and one program less to start on the host for the step. A path,
+ * or a program found elsewhere, is left to bash: a script file without a `#!` line is run by bash
+ * itself, where exec would hand it to /bin/sh.
  */
 export function isPlainCommand(script: string): boolean {
   const words = (script.endsWith('\n') ? script.slice(0, -1) : script).split(' ');
@@ -72,9 +76,12 @@ export function isPlainCommand(script: string): boolean {
  * as its own program.
  */
 export function wrapperCommand({ key, timeoutSeconds, sudo, script }: WrapperOptions): string {
+  const underShell = 'if command -v bash >/dev/null 2>&1; then set -- bash --noprofile --norc -eo pipefail "$f.script"; else set -- sh -e "$f.script"; fi';
+  // Only a program the system installed runs without the shell: a script without a `#!` line
+  // elsewhere (~/bin, /usr/local/bin) would be handed to /bin/sh by exec, where bash runs it itself.
   const interpreter = isPlainCommand(script)
-    ? 'set -f; set -- $first; set +f'
-    : 'if command -v bash >/dev/null 2>&1; then set -- bash --noprofile --norc -eo pipefail "$f.script"; else set -- sh -e "$f.script"; fi';
+    ? `set -f; set -- $first; set +f; case $(command -v "$1") in ${SYSTEM_PROGRAM_DIRS.map((d) => `${d}/*`).join('|')}) ;; *) ${underShell} ;; esac`
+    : underShell;
   const wrapper = `
 umask 077
 s=${STEPS_DIR}

@@ -44,13 +44,14 @@ interface Run {
 function run(
   key: string,
   script: string,
-  { timeoutSeconds = 30, onStdout }: { timeoutSeconds?: number; onStdout?: (text: string) => void } = {},
+  { timeoutSeconds = 30, onStdout, pathFirst }: { timeoutSeconds?: number; onStdout?: (text: string) => void; pathFirst?: string } = {},
 ): Promise<Run> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const t0 = Date.now();
+  const command = underHome(wrapperCommand({ key, timeoutSeconds, sudo: false, script }));
   return session
-    .exec(underHome(wrapperCommand({ key, timeoutSeconds, sudo: false, script })), {
+    .exec(pathFirst ? `PATH=${shellQuote(pathFirst)}:"$PATH" ${command}` : command, {
       stdin: script,
       onStdout: (c) => {
         out.push(c);
@@ -245,6 +246,14 @@ describe('wrapperCommand on a local shell', () => {
     expect(plain).toMatchObject({ code: 3, stdout: 'out\ntimeout\n', stderr: 'err\n' });
     expect((await run('plain-2', 'no-such-program-ops')).code).toBe(127);
     expect((await run('plain-3', 'no-such-program-ops # under bash')).code).toBe(127);
+  });
+
+  it('a plain command found outside the system directories runs under bash, which runs a script without #! itself', async () => {
+    const bin = join(home, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'ops-no-shebang'), 'words=(a b)\necho "${#words[@]} $(ps -o comm= -p $PPID)"\n', { mode: 0o755 });
+    const r = await run('plain-local-script', 'ops-no-shebang', { pathFirst: bin });
+    expect(r).toMatchObject({ code: 0, stdout: '2 bash\n', stderr: '' });
   });
 
   it('a plain command runs once: its retry replays the recorded outcome', async () => {
