@@ -9,6 +9,8 @@ export const ExitCode = {
   unavailable: 5,
   /** Ctrl-C, as shells report it (128 + SIGINT): the command stopped, a run it was following goes on. */
   interrupted: 130,
+  /** Whoever read the output went away (`ops logs RUN | head`), as shells report it (128 + SIGPIPE). */
+  outputClosed: 141,
 } as const;
 
 export class CliError extends Error {

@@ -96,6 +96,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv).then((code) => process.stdout.write('', () => process.exit(code)));
+/**
+ * The `ops` program. Node ignores SIGPIPE, so a closed reader (`ops logs RUN -f | head`) would be an
+ * EPIPE error and a stack trace; it ends the command quietly instead, as SIGPIPE ends other tools.
+ */
+export function runCommandLine(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(ExitCode.outputClosed);
+    });
+  }
+  // Exits once stdout is flushed, and after a failed write has been reported above.
+  main(process.argv).then((code) => process.stdout.write('', () => setImmediate(() => process.exit(code))));
 }
+
+if (require.main === module) runCommandLine();

@@ -1,17 +1,12 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { API_VERSION } from '../../model/naming';
-import { taskSchema, type TargetsSpec } from '../../model/task';
-import { planTaskRun } from '../../model/plan';
-import { zodIssues } from '../../model/resources';
+import type { TargetsSpec } from '../../model/task';
 import { ValidationError } from '../../model/errors';
 import type { OpsConfig } from '../../workers/config';
 import { localRequester } from '../../workers/config';
-import { runOutcome, startTaskRun } from '../../workers/runs';
-import { readLogs } from '../../api/logs';
 import { collect, configFrom, loadCatalog, natsConnection, temporalClient, wholeNumber } from '../context';
 import { ExitCode } from '../exit-codes';
-import { tasksOf } from '../watch';
 
 /** `--hosts all`, `--hosts web-1,web-2`, or a label selector such as `--hosts role=web,env!=dev`. */
 export function targetsFromFlag(value: string): TargetsSpec {
@@ -60,7 +55,13 @@ export function adhocCommands(program: Command): void {
 async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<string, unknown>): Promise<void> {
   const name = step.name === 'shell' ? 'shell' : `file-${String(step.name)}`;
   const verb = commandPath(command);
+  const config = configFrom(command);
+  // As `ops run` does: the definitions are parsed on their thread while the Temporal client loads
+  // and connects; bad input is reported before an unreachable Temporal, and starts nothing.
+  const connecting = temporalClient(config);
+  connecting.catch(() => undefined);
   const catalog = await loadCatalog(opts.filename);
+  const [{ taskSchema }, { zodIssues }, { planTaskRun }] = await Promise.all([import('../../model/task'), import('../../model/resources'), import('../../model/plan')]);
   const parsed = taskSchema.safeParse({
     apiVersion: API_VERSION,
     kind: 'Task',
@@ -74,9 +75,10 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
   });
   if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, verb));
   catalog.add(parsed.data);
-  const config = configFrom(command);
   const input = asFlagIssues(`Task/${name}`, verb, () => planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } }));
-  const client = await temporalClient(config);
+  const client = await connecting;
+  const { startTaskRun } = await import('../../workers/runs');
+  const { tasksOf } = await import('../watch');
   const { runId } = await startTaskRun(client, input);
   console.error(`run ${runId}: ${name} on ${input.hosts.length} host(s)`);
   const outcome = await streamUntilDone(client, config, runId);
@@ -111,7 +113,9 @@ function asFlagIssues<T>(task: string, verb: string, plan: () => T): T {
 
 /** Prints output as hosts produce it (`host | line`), until the run ends and its output is drained. */
 async function streamUntilDone(client: Client, config: OpsConfig, runId: string) {
+  const { runOutcome } = await import('../../workers/runs');
   if (config.natsUrl === 'off') return runOutcome(client, runId);
+  const { readLogs } = await import('../../api/logs');
   const nc = await natsConnection(config);
   const following = new AbortController();
   let lastSeq = 0;

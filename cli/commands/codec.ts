@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { activateKey, addKey, loadKeyRing } from '../../workers/codec';
 import { configFrom } from '../context';
 import { printTable } from '../output';
 import { CliError, ExitCode } from '../exit-codes';
@@ -11,24 +10,27 @@ export function codecCommands(program: Command): void {
     .command('rotate')
     .description('add a new key and make it the active one; older keys stay, so older runs stay readable')
     .option('--inactive', 'only add it (so it can be copied to every machine first); activate it later with "ops codec activate ID"')
-    .action((opts: { inactive?: boolean }, command: Command) => {
+    .action(async (opts: { inactive?: boolean }, command: Command) => {
       const file = configFrom(command).codecKeysFile;
+      const { addKey } = await import('../../workers/codec');
       const id = keyFileCall(() => addKey(file, { activate: !opts.inactive }));
       console.log(`key ${id} added to ${file}${opts.inactive ? ' (not active yet)' : ' and active: new payloads use it'}`);
     });
   codec
     .command('activate <id>')
     .description('make a key of the ring the one new payloads are encrypted with')
-    .action((id: string, _opts: unknown, command: Command) => {
+    .action(async (id: string, _opts: unknown, command: Command) => {
       const file = configFrom(command).codecKeysFile;
+      const { activateKey } = await import('../../workers/codec');
       keyFileCall(() => activateKey(file, id));
       console.log(`key ${id} is active in ${file}`);
     });
   codec
     .command('keys')
     .description('the key ids of the ring, and which one is active')
-    .action((_opts: unknown, command: Command) => {
+    .action(async (_opts: unknown, command: Command) => {
       const file = configFrom(command).codecKeysFile;
+      const { loadKeyRing } = await import('../../workers/codec');
       const ring = keyFileCall(() => loadKeyRing(file, { create: false }));
       printTable(['KEY', 'ACTIVE'], Object.keys(ring.keys).map((id) => [id, id === ring.active ? 'yes' : '']));
     });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { cancelRun, rerun } from '../../workers/runs';
 import { localRequester, temporalWebLink } from '../../workers/config';
 import { configFrom, temporalClient } from '../context';
 import { ApiClient, encode, serverSettings } from '../api-client';
@@ -12,7 +11,10 @@ export function runControlCommands(program: Command): void {
     .action(async (run: string, _opts: unknown, command: Command) => {
       const server = serverSettings(command);
       if (server) await new ApiClient(server).request('POST', `/api/v1/runs/${encode(run)}/cancel`);
-      else await cancelRun(await temporalClient(configFrom(command)), run);
+      else {
+        const { cancelRun } = await import('../../workers/runs');
+        await cancelRun(await temporalClient(configFrom(command)), run);
+      }
       console.log(`run ${run} cancelling`);
     });
   program
@@ -26,6 +28,7 @@ export function runControlCommands(program: Command): void {
         return;
       }
       const config = configFrom(command);
+      const { rerun } = await import('../../workers/runs');
       const started = await rerun(await temporalClient(config), run, { trigger: 'cli', requester: localRequester() });
       console.log(`run ${started.runId} started (rerun of ${run})\n  Temporal Web: ${temporalWebLink(config, started.runId)}`);
     });

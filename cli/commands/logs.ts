@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { readLogs, type LogChunk } from '../../api/logs';
-import { whenRunEnds } from '../../workers/runs';
+import type { LogChunk } from '../../api/logs';
 import { configFrom, natsConnection, temporalClient } from '../context';
 import { ApiClient, serverSettings } from '../api-client';
 import { apiLogs } from '../server-runs';
@@ -27,10 +26,12 @@ export function logsCommand(program: Command): void {
         return;
       }
       const config = configFrom(command);
+      const { readLogs } = await import('../../api/logs');
       const nc = await natsConnection(config);
       if (opts.follow) {
         // Stop following once the run has ended and its output has been read.
         const client = await temporalClient(config);
+        const { whenRunEnds } = await import('../../workers/runs');
         void whenRunEnds(client, run).finally(() => setTimeout(() => stop.abort(), 1000));
       }
       try {

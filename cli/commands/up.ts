@@ -3,13 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { canConnect } from '../../workers/embedded/processes';
 import { loadConfig, localRequester, temporalWebLink } from '../../workers/config';
-import { connectClient } from '../../workers/temporal';
-import { startPipelineRun } from '../../workers/runs';
-import { planPipelineRun } from '../../model/plan';
 import { LOCAL_CLUSTER } from '../../model/naming';
 import { loadCatalog } from '../context';
 import { CliError, ExitCode } from '../exit-codes';
-import { watchRun } from '../watch';
 import { DEFAULT_PORT as API_PORT } from './server';
 
 const TEMPORAL_PORT = 7233;
@@ -29,6 +25,10 @@ export function upCommand(program: Command): void {
       const { startNats } = await import('../../workers/embedded/nats-server');
       const { startWorkers } = await import('../../workers/worker');
       const { startServer } = await import('../../api/server');
+      const { connectClient } = await import('../../workers/temporal');
+      const { startPipelineRun } = await import('../../workers/runs');
+      const { planPipelineRun } = await import('../../model/plan');
+      const { watchRun } = await import('../watch');
       const flags = command.optsWithGlobals() as { dataDir?: string };
       const base = loadConfig({ dataDir: flags.dataDir });
       mkdirSync(base.dataDir, { recursive: true });

@@ -2,6 +2,8 @@
  * The CLI loads only the module of the verb it runs (cli/main.ts): the table of verbs must name
  * exactly the commands each module adds, or a verb would be missing when run on its own.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { buildProgram, COMMANDS, verbOf } from '../../cli/main';
 
 const names = async (verb?: string) => (await buildProgram(verb)).commands.map((c) => c.name()).sort();
@@ -27,5 +29,16 @@ describe('the CLI command table', () => {
     expect(verb('--address', 'x:1', '--help')).toBeUndefined();
     expect(verb('--bogus', 'run')).toBeUndefined();
     expect(verb()).toBeUndefined();
+  });
+});
+
+describe('ops as a program', () => {
+  it('ends quietly with 141 when its reader goes away (ops logs RUN | head), not with an EPIPE stack trace', async () => {
+    const child = spawn(join(__dirname, '..', '..', 'bin', 'ops'), ['--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 141, stderr: '' });
   });
 });
