@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
 import type { LogChunk } from '../../api/logs';
 import { configFrom, natsConnection, temporalClient } from '../context';
 import { ApiClient, serverSettings } from '../api-client';
@@ -28,17 +29,36 @@ export function logsCommand(program: Command): void {
       const config = configFrom(command);
       const { readLogs } = await import('../../api/logs');
       const nc = await natsConnection(config);
-      if (opts.follow) {
-        // Stop following once the run has ended and its output has been read.
-        const client = await temporalClient(config);
-        const { whenRunEnds } = await import('../../workers/runs');
-        void whenRunEnds(client, run).finally(() => setTimeout(() => stop.abort(), 1000));
-      }
+      let chunks = 0;
       try {
-        for await (const chunk of readLogs(nc, run, { host: opts.host, follow: Boolean(opts.follow), signal: stop.signal, log: (m) => console.error(m) })) printChunk(chunk, opts);
+        if (opts.follow) {
+          // Stop following once the run has ended and its output has been read.
+          const client = await temporalClient(config);
+          await mustExist(client, run);
+          const { whenRunEnds } = await import('../../workers/runs');
+          void whenRunEnds(client, run).finally(() => setTimeout(() => stop.abort(), 1000));
+        }
+        for await (const chunk of readLogs(nc, run, { host: opts.host, follow: Boolean(opts.follow), signal: stop.signal, log: (m) => console.error(m) })) {
+          chunks += 1;
+          printChunk(chunk, opts);
+        }
       } finally {
         await nc.close();
       }
+      // No output at all may be a mistyped run: say so, as the server does (it needs Temporal, so
+      // output is read first and stays readable while Temporal is down).
+      if (chunks === 0 && !opts.follow) await mustExist(await temporalClient(config).catch(() => undefined), run);
+    });
+}
+
+/** A run Temporal does not know is an error (exit 3); one that cannot be checked is given the benefit of the doubt. */
+async function mustExist(client: Client | undefined, run: string): Promise<void> {
+  const { WorkflowNotFoundError } = await import('@temporalio/common');
+  await client?.workflow
+    .getHandle(run)
+    .describe()
+    .catch((e: unknown) => {
+      if (e instanceof WorkflowNotFoundError) throw e;
     });
 }
 

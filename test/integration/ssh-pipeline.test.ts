@@ -339,6 +339,20 @@ test('ops shell prints each host\'s output under its name, names the hosts that 
   expect([hostIssue.code, hostIssue.stderr]).toEqual([2, expect.stringContaining('Host/lost: spec.bastion: names Host "nowhere", which is not defined (defined: lost)')]);
 });
 
+test('ops logs prints a run\'s output by host, or one host\'s; a mistyped run is an error (exit 3), not empty output', async () => {
+  const shell = await stack.ops(['shell', '--hosts', 'host-1,host-2', '-f', hostsFile, '--', 'echo', 'logged']);
+  const runId = /^run (\S+): shell/m.exec(shell.stderr)?.[1] ?? '';
+  expect([shell.code, runId]).toEqual([0, expect.stringMatching(/^shell-/)]);
+  const all = await stack.ops(['logs', runId]);
+  expect([all.code, all.stdout.split('\n').sort()]).toEqual([0, ['', 'host-1 | logged', 'host-2 | logged']]);
+  const one = await stack.ops(['logs', runId, '--host', 'host-2']);
+  expect([one.code, one.stdout]).toEqual([0, 'logged\n']);
+  for (const follow of [[], ['-f']]) {
+    const typo = await stack.ops(['logs', `${runId}x`, ...follow]);
+    expect([typo.code, typo.stdout, typo.stderr]).toEqual([3, '', `error: no run ${runId}x in this namespace\n`]);
+  }
+});
+
 test('ops file push puts a file on the hosts with its mode; ops file pull brings it back into DIR/<host>/', async () => {
   const local = stack.writeFile('motd.txt', 'hello from ops\n');
   const remote = `.ops-test-motd-${Date.now()}`;
