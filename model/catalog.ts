@@ -26,6 +26,8 @@ export class Catalog {
   readonly schedules = new Map<string, Schedule>();
   readonly inspections = new Map<string, Inspection>();
   readonly eventHooks = new Map<string, EventHook>();
+  /** The file each document (`Kind/name`) was read from, when it came from one. */
+  private readonly files = new Map<string, string>();
 
   /** Refuses the same kind and name twice, naming both places. */
   static from(resources: ReadonlyArray<{ resource: Resource; file?: string }>): Catalog {
@@ -39,10 +41,16 @@ export class Catalog {
         continue;
       }
       seen.set(key, file ?? '');
+      if (file) catalog.files.set(key, file);
       catalog.add(resource);
     }
     if (issues.length) throw new ValidationError(issues);
     return catalog;
+  }
+
+  /** A ValidationError of these issues, each naming the file its document came from where the catalog knows it. */
+  invalid(issues: Issue[]): ValidationError {
+    return new ValidationError(issues.map((i) => (i.file || !i.document || !this.files.has(i.document) ? i : { ...i, file: this.files.get(i.document) })));
   }
 
   add(resource: Resource): void {

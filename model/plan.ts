@@ -28,9 +28,9 @@ export function toHostTarget(catalog: Catalog, host: Host, via: string[] = []): 
   if (s.bastion) {
     const jump = catalog.hosts.get(s.bastion);
     const document = `Host/${host.metadata.name}`;
-    if (!jump) throw new ValidationError([{ document, path: 'spec.bastion', message: catalog.undefinedReference('Host', s.bastion) }]);
+    if (!jump) throw catalog.invalid([{ document, path: 'spec.bastion', message: catalog.undefinedReference('Host', s.bastion) }]);
     const chain = [...via, host.metadata.name];
-    if (chain.includes(jump.metadata.name)) throw new ValidationError([{ document, path: 'spec.bastion', message: `forms a loop: ${[...chain, jump.metadata.name].join(' → ')}` }]);
+    if (chain.includes(jump.metadata.name)) throw catalog.invalid([{ document, path: 'spec.bastion', message: `forms a loop: ${[...chain, jump.metadata.name].join(' → ')}` }]);
     bastion = toHostTarget(catalog, jump, chain);
   }
   return {
@@ -93,7 +93,7 @@ function describeTargets(targets: TargetsSpec | undefined): string {
 
 export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequest & { targets?: TargetsSpec; cluster?: string }): TaskRunInput {
   const task = catalog.tasks.get(taskName);
-  if (!task) throw new ValidationError([{ document: `Task/${taskName}`, path: '', message: `is not defined${catalog.notDefinedHint('Task', taskName)}` }]);
+  if (!task) throw catalog.invalid([{ document: `Task/${taskName}`, path: '', message: `is not defined${catalog.notDefinedHint('Task', taskName)}` }]);
   const document = `Task/${taskName}`;
   const targets = request.targets ?? task.spec.targets;
   const issues: Issue[] = [];
@@ -103,7 +103,7 @@ export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequ
     const clusterName = request.cluster ?? LOCAL_CLUSTER;
     const cluster = catalog.clusters.get(clusterName);
     if (!cluster) issues.push({ document, path: 'cluster', message: catalog.undefinedReference('Cluster', clusterName) });
-    if (issues.length || !cluster) throw new ValidationError(issues);
+    if (issues.length || !cluster) throw catalog.invalid(issues);
     return {
       runId: request.runId ?? newRunId(taskName),
       name: taskName,
@@ -128,7 +128,7 @@ export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequ
     issues.push({ document, path: 'cluster', message: `is "${request.cluster}" but the targets are hosts of cluster "${clusters[0]}"` });
   }
   const targetsList = issues.length ? [] : hosts.map((h) => toHostTarget(catalog, h));
-  if (issues.length) throw new ValidationError(issues);
+  if (issues.length) throw catalog.invalid(issues);
   return {
     runId: request.runId ?? newRunId(taskName),
     name: taskName,
@@ -144,7 +144,7 @@ export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequ
 export function planPipelineRun(catalog: Catalog, pipelineName: string, request: RunRequest): PipelineRunInput {
   const pipeline = catalog.pipelines.get(pipelineName);
   const document = `Pipeline/${pipelineName}`;
-  if (!pipeline) throw new ValidationError([{ document, path: '', message: `is not defined${catalog.notDefinedHint('Pipeline', pipelineName)}` }]);
+  if (!pipeline) throw catalog.invalid([{ document, path: '', message: `is not defined${catalog.notDefinedHint('Pipeline', pipelineName)}` }]);
   const issues: Issue[] = [];
   const { resolved, issues: varIssues } = resolveVariables(pipeline.spec.variables, request.variables, { document, path: 'variables' });
   issues.push(...varIssues);
@@ -211,7 +211,7 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
     if (e instanceof ValidationError) issues.push(...e.issues);
     else throw e;
   }
-  if (issues.length) throw new ValidationError(issues);
+  if (issues.length) throw catalog.invalid(issues);
   return {
     runId: request.runId ?? newRunId(pipelineName),
     pipeline,

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
 import { planPipelineRun, planTaskRun } from '../../model/plan';
 import { referenceIssues } from '../../model/references';
-import { ValidationError } from '../../model/errors';
+import { ValidationError, type Issue } from '../../model/errors';
 import { collect, loadCatalog } from '../context';
+
+/** The one problem `ops validate` leaves to run time: a required variable the caller gives with --var. */
+const GIVEN_AT_RUN = 'is required and has no value';
 
 export function validateCommand(program: Command): void {
   program
@@ -13,22 +16,22 @@ export function validateCommand(program: Command): void {
       const catalog = await loadCatalog(opts.filename);
       // What schedules, inspections and hooks name must exist, and schedules must plan, as the server requires.
       const issues = [...catalog.schedules.values(), ...catalog.inspections.values(), ...catalog.eventHooks.values()].flatMap((r) => referenceIssues(catalog, r));
-      if (issues.length) throw new ValidationError(issues);
+      // Planning checks references, targets, variables and defaults, as a run would.
       const origin = { trigger: 'cli' as const, requester: 'validate' };
-      // Planning checks references, targets and defaults; required variables without defaults are the caller's to give.
-      const problems: string[] = [];
-      for (const name of catalog.pipelines.keys()) tryPlan(problems, () => planPipelineRun(catalog, name, { variables: {}, origin }));
-      for (const [name, task] of catalog.tasks) if (task.spec.targets) tryPlan(problems, () => planTaskRun(catalog, name, { variables: {}, origin }));
+      for (const name of catalog.pipelines.keys()) issues.push(...planIssues(() => planPipelineRun(catalog, name, { variables: {}, origin })));
+      for (const [name, task] of catalog.tasks) if (task.spec.targets) issues.push(...planIssues(() => planTaskRun(catalog, name, { variables: {}, origin })));
+      if (issues.length) throw catalog.invalid(issues);
       const counts = ['hosts', 'clusters', 'tasks', 'pipelines', 'schedules', 'inspections', 'eventHooks'] as const;
       console.log(`valid: ${counts.map((k) => `${catalog[k].size} ${k.toLowerCase()}`).join(', ')}`);
-      for (const p of problems) console.log(`note: ${p}`);
     });
 }
 
-function tryPlan(problems: string[], plan: () => unknown): void {
+function planIssues(plan: () => unknown): Issue[] {
   try {
     plan();
+    return [];
   } catch (e) {
-    for (const line of (e as Error).message.split('\n')) if (!/is required and has no value|requires variable/.test(line)) problems.push(line);
+    if (!(e instanceof ValidationError)) throw e;
+    return e.issues.filter((i) => i.message !== GIVEN_AT_RUN);
   }
 }

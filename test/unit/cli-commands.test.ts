@@ -2,7 +2,9 @@
  * The CLI loads only the module of the verb it runs (cli/main.ts): the table of verbs must name
  * exactly the commands each module adds, or a verb would be missing when run on its own.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProgram, COMMANDS, verbOf } from '../../cli/main';
 
@@ -32,13 +34,49 @@ describe('the CLI command table', () => {
   });
 });
 
+const OPS = join(__dirname, '..', '..', 'bin', 'ops');
+
 describe('ops as a program', () => {
   it('ends quietly with 141 when its reader goes away (ops logs RUN | head), not with an EPIPE stack trace', async () => {
-    const child = spawn(join(__dirname, '..', '..', 'bin', 'ops'), ['--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(OPS, ['--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect({ code, stderr }).toEqual({ code: 141, stderr: '' });
+  });
+});
+
+describe('ops validate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ops-validate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const validate = (...files: string[]) => spawnSync(OPS, ['validate', ...files.flatMap((f) => ['-f', f])], { encoding: 'utf8' });
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const hosts = write('hosts.yaml', 'apiVersion: ops.dev/v1\nkind: Host\nmetadata: { name: web-1, labels: { role: web } }\nspec: { address: 10.0.0.1, trustOnFirstUse: true }\n');
+  const task = (name: string, variables: string) =>
+    `apiVersion: ops.dev/v1\nkind: Task\nmetadata: { name: ${name} }\nspec:\n  targets: { selector: role=web }\n  variables: ${variables}\n  steps: [{ name: s, shell: 'echo \${token}' }]\n`;
+
+  it('passes the examples, and a task whose required variable comes with --var at run time', () => {
+    expect(validate(join(__dirname, '..', '..', 'examples'))).toMatchObject({ status: 0, stdout: expect.stringMatching(/^valid: 1 hosts, 1 clusters, 4 tasks, 2 pipelines/) });
+    expect(validate(hosts, write('deploy.yaml', task('deploy', '[{ name: token, required: true, secret: true }]')))).toMatchObject({ status: 0, stderr: '' });
+  });
+
+  it('fails (exit 2) what could not start, each problem with its file, document and field, and says nothing is valid', () => {
+    const pipeline = write(
+      'pipeline.yaml',
+      `${task('probe', '[{ name: token, required: true }]')}---\napiVersion: ops.dev/v1\nkind: Pipeline\nmetadata: { name: check }\nspec:\n  stages:\n    - name: one\n      tasks: [{ task: probe }, { task: prbe }]\n`,
+    );
+    const r = validate(hosts, pipeline);
+    expect([r.status, r.stdout]).toEqual([2, '']);
+    expect(r.stderr.split('\n')).toEqual([
+      'invalid input:',
+      `  ${pipeline}: Pipeline/check: spec.stages[0].tasks[0].variables.token: Task/probe requires variable "token"; set it here or declare a pipeline variable of that name`,
+      `  ${pipeline}: Pipeline/check: spec.stages[0].tasks[1].task: names Task "prbe", which is not defined; did you mean "probe"?`,
+      '',
+    ]);
+    expect(validate(write('alone.yaml', task('alone', '[{ name: token, default: t }]')))).toMatchObject({ status: 2, stderr: expect.stringContaining('alone.yaml: Task/alone: spec.targets: match no hosts (selector role=web)') });
   });
 });

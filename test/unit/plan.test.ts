@@ -195,26 +195,26 @@ describe('planTaskRun', () => {
 
   it('refuses undefined hosts, naming them, with the host a typo stands for (not another of a numbered series)', () => {
     const issues = issuesOf(() => planTaskRun(base(), 'probe', { variables: {}, origin, targets: { hosts: ['web-1', 'web-9', 'db-7', 'wbe-2'] } }));
-    expect(issues).toEqual([{ document: 'Task/probe', path: 'spec.targets.hosts', message: 'names undefined host(s): web-9, db-7, wbe-2 (did you mean "web-2"?)' }]);
+    expect(issues).toEqual([{ file: 'file-0.yaml', document: 'Task/probe', path: 'spec.targets.hosts', message: 'names undefined host(s): web-9, db-7, wbe-2 (did you mean "web-2"?)' }]);
   });
 
   it('refuses targets that match no hosts, and a task without targets', () => {
     expect(issuesOf(() => planTaskRun(base(), 'probe', { variables: {}, origin, targets: { selector: 'role=cache' } }))).toEqual([
-      { document: 'Task/probe', path: 'spec.targets', message: 'match no hosts (selector role=cache)' },
+      { file: 'file-0.yaml', document: 'Task/probe', path: 'spec.targets', message: 'match no hosts (selector role=cache)' },
     ]);
     expect(issuesOf(() => planTaskRun(base(), 'untargeted', { variables: {}, origin }))).toEqual([
-      { document: 'Task/untargeted', path: 'spec.targets', message: 'no targets: give hosts, selector or all' },
+      { file: 'file-0.yaml', document: 'Task/untargeted', path: 'spec.targets', message: 'no targets: give hosts, selector or all' },
     ]);
   });
 
   it('refuses an invalid selector with its message', () => {
     const issues = issuesOf(() => planTaskRun(base(), 'probe', { variables: {}, origin, targets: { selector: 'role~web' } }));
-    expect(issues).toEqual([{ document: 'Task/probe', path: 'spec.targets.selector', message: expect.stringContaining('"role~web" is not a label requirement') }]);
+    expect(issues).toEqual([{ file: 'file-0.yaml', document: 'Task/probe', path: 'spec.targets.selector', message: expect.stringContaining('"role~web" is not a label requirement') }]);
   });
 
   it('refuses hosts of several clusters and runs hosts of one other cluster there', () => {
     const issues = issuesOf(() => planTaskRun(base(), 'probe', { variables: {}, origin }));
-    expect(issues).toEqual([{ document: 'Task/probe', path: 'spec.targets', message: expect.stringContaining('select hosts of several clusters (local, ai-eu)') }]);
+    expect(issues).toEqual([{ file: 'file-0.yaml', document: 'Task/probe', path: 'spec.targets', message: expect.stringContaining('select hosts of several clusters (local, ai-eu)') }]);
     expect(planTaskRun(base(), 'gpu-check', { variables: {}, origin }).cluster).toBe('ai-eu');
   });
 });
@@ -236,7 +236,7 @@ describe('bastions', () => {
 
   it('refuses a bastion that is not defined', () => {
     const issues = issuesOf(() => planTaskRun(jumpCatalog(host('lost', { role: 'lost' }, ', bastion: nowhere')), 'probe', { variables: {}, origin, targets: { hosts: ['lost'] } }));
-    expect(issues).toEqual([{ document: 'Host/lost', path: 'spec.bastion', message: 'names Host "nowhere", which is not defined (defined: deep, inner, jump, lost)' }]);
+    expect(issues).toEqual([{ file: 'file-0.yaml', document: 'Host/lost', path: 'spec.bastion', message: 'names Host "nowhere", which is not defined (defined: deep, inner, jump, lost)' }]);
   });
 
   it('refuses a host that is its own bastion', () => {
@@ -258,7 +258,7 @@ describe('bastions', () => {
   it('reports a pipeline host whose bastion is undefined as an issue', () => {
     const catalog = catalogOf(host('lost', { role: 'lost' }, ', bastion: nowhere') + TASKS + pipeline(`  stages:\n    - name: s\n      tasks: [{ task: probe, targets: { hosts: [lost] } }]\n`));
     expect(issuesOf(() => planPipelineRun(catalog, 'p', { variables: {}, origin }))).toEqual([
-      { document: 'Host/lost', path: 'spec.bastion', message: 'names Host "nowhere", which is not defined (defined: lost)' },
+      { file: 'file-0.yaml', document: 'Host/lost', path: 'spec.bastion', message: 'names Host "nowhere", which is not defined (defined: lost)' },
     ]);
   });
 });
@@ -306,8 +306,8 @@ describe('planPipelineRun', () => {
       tasks: [{ task: nope }]
 `),
     ).toEqual([
-      { document: 'Pipeline/p', path: 'spec.stages[0].cluster', message: 'names Cluster "mars", which is not defined (defined: ai-eu, local)' },
-      { document: 'Pipeline/p', path: 'spec.stages[0].tasks[0].task', message: 'names Task "nope", which is not defined (defined: gpu-check, probe, report, untargeted, upgrade)' },
+      { file: 'file-0.yaml', document: 'Pipeline/p', path: 'spec.stages[0].cluster', message: 'names Cluster "mars", which is not defined (defined: ai-eu, local)' },
+      { file: 'file-0.yaml', document: 'Pipeline/p', path: 'spec.stages[0].tasks[0].task', message: 'names Task "nope", which is not defined (defined: gpu-check, probe, report, untargeted, upgrade)' },
     ]);
   });
 
@@ -441,7 +441,7 @@ describe('planPipelineRun', () => {
     - name: s
       tasks: [{ task: report }]
 `);
-    expect(found).toEqual([{ document: 'Pipeline/p', path: 'variables.message', message: 'is required and has no value' }]);
+    expect(found).toEqual([{ file: 'file-0.yaml', document: 'Pipeline/p', path: 'variables.message', message: 'is required and has no value' }]);
   });
 });
 
