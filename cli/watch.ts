@@ -6,6 +6,8 @@ import { describeWait } from '../model/approval';
 import { ExitCode } from './exit-codes';
 
 const POLL_MS = 500;
+/** Every task waits a moment for its cluster's worker to pick it up; a wait is news once it lasts this long. */
+export const WAITING_SHOWN_AFTER_MS = 2000;
 
 /** Where watch output goes; tests pass their own. */
 export type Print = (line: string) => void;
@@ -47,6 +49,7 @@ export function watchRun(client: Client, runId: string, print: Print): Promise<R
 export async function watchRunFrom(source: RunSource, print: Print): Promise<RunOutcome> {
   const shownHosts = new Set<string>();
   const shownStages = new Set<string>();
+  const waitingSince = new Map<string, number>();
   let stuck: string | undefined;
   const showHost = (task: string, h: HostProgress | HostResult) => {
     const id = `${task}/${h.host}`;
@@ -89,7 +92,11 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
         print(`  ${stage.approval.status === 'approved' ? MARK.succeeded : '✗'} ${stage.approval.reason}`);
       }
       for (const t of stage.tasks.filter((x) => x.status === 'waiting' && !shownStages.has(`${stage.name}/${x.name}/waiting`))) {
-        shownStages.add(`${stage.name}/${t.name}/waiting`);
+        const key = `${stage.name}/${t.name}`;
+        const since = waitingSince.get(key) ?? Date.now();
+        waitingSince.set(key, since);
+        if (Date.now() - since < WAITING_SHOWN_AFTER_MS) continue;
+        shownStages.add(`${key}/waiting`);
         print(`  … ${t.name}: ${t.reason ?? 'waiting'}`);
       }
       for (const t of stage.tasks) for (const h of byWorkflow.get(t.workflowId)?.hosts ?? []) showHost(t.name, h);
