@@ -13,6 +13,11 @@ export function clusterTaskQueue(cluster: string): string {
   return `ops.cluster.${cluster}`;
 }
 
+/** The command that starts a worker for a task queue of Ops. */
+export function workerCommandFor(taskQueue: string): string {
+  return taskQueue === CONTROL_TASK_QUEUE ? 'ops worker --control' : `ops worker --cluster ${taskQueue.replace(/^ops\.cluster\./, '')}`;
+}
+
 /** NATS subject tokens cannot hold dots; DNS names cannot hold "_", so the mapping is reversible. */
 export function subjectToken(name: string): string {
   return name.replace(/\./g, '_');

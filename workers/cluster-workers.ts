@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { clusterTaskQueue } from '../model/naming';
-import type { RunInput, RunTree } from './runs';
 
 /** A worker polling a cluster's task queue, as Temporal's task-queue description reports it. */
 export interface ClusterWorker {
@@ -29,8 +28,12 @@ const TYPES = [
 ] as const;
 
 /** Who polls the cluster's queue now: the only sign Temporal gives that a cluster's worker is up. */
-export async function clusterWorkerStatus(client: Client, cluster: string, now = new Date()): Promise<ClusterWorkerStatus> {
-  const taskQueue = clusterTaskQueue(cluster);
+export function clusterWorkerStatus(client: Client, cluster: string, now = new Date()): Promise<ClusterWorkerStatus> {
+  return taskQueueWorkers(client, clusterTaskQueue(cluster), now);
+}
+
+/** Who polls a task queue of Ops now (a cluster's, or the control queue). */
+export async function taskQueueWorkers(client: Client, taskQueue: string, now = new Date()): Promise<ClusterWorkerStatus> {
   const byIdentity = new Map<string, ClusterWorker>();
   for (const [name, taskQueueType] of TYPES) {
     const described = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType });
@@ -48,15 +51,4 @@ export async function clusterWorkerStatus(client: Client, cluster: string, now =
   const workers = [...byIdentity.values()].sort((a, b) => a.identity.localeCompare(b.identity));
   const recent = (w: ClusterWorker) => w.lastPolled !== undefined && now.getTime() - Date.parse(w.lastPolled) < ONLINE_WITHIN_MS;
   return { taskQueue, online: workers.some(recent), workers };
-}
-
-/**
- * For a task run started on its own (a pipeline run reports this in its progress): why nothing
- * happens yet, when no worker of its cluster has picked it up and none polls the queue.
- */
-export async function taskRunWaiting(client: Client, run: RunInput, tree: RunTree): Promise<{ waitingFor?: string }> {
-  if (run.kind !== 'task' || tree.tasks.length) return {};
-  const { cluster } = run.input;
-  const status = await clusterWorkerStatus(client, cluster);
-  return status.online ? {} : { waitingFor: `waiting for a worker of cluster "${cluster}" (task queue ${status.taskQueue}): none polls it` };
 }

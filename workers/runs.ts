@@ -1,8 +1,10 @@
 import { WorkflowNotFoundError, type QueryDefinition, type SearchAttributePair } from '@temporalio/common';
 import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import type { PipelineRunInput, PipelineRunResult, RunOrigin, RunStatus, TaskRunInput, TaskRunResult } from '../model/run';
-import { CONTROL_TASK_QUEUE, clusterTaskQueue, newRunId } from '../model/naming';
+import { CONTROL_TASK_QUEUE, clusterTaskQueue, newRunId, workerCommandFor } from '../model/naming';
+import { taskQueueWorkers } from './cluster-workers';
 import type { pipelineRun, taskRun } from '../workflows';
 import { OpsCluster, OpsPipeline, OpsRequester, OpsSchedule, OpsStatus, OpsTask, OpsTrigger } from '../workflows/search-attributes';
 import { pipelineProgressQuery, taskProgressQuery, type PipelineProgress, type TaskProgress } from '../workflows/progress';
@@ -216,8 +218,7 @@ export async function runTree(client: Client, runId: string, kind?: RunTree['kin
   if (asked && status) return { ...asked, closed: status !== 'running' };
   const description = await client.workflow.getHandle(runId).describe();
   const closed = description.status.name !== 'RUNNING';
-  const attempt = description.raw.pendingWorkflowTask?.attempt ?? 0;
-  const stuck = !closed && attempt > 1 ? { stuck: await workflowTaskFailure(client, runId, attempt) } : {};
+  const stuck = closed ? {} : await whyNoProgress(client, runId, description.taskQueue, description.raw.pendingWorkflowTask);
   return { ...(asked ?? (await queriedTree(client, runId, description.type === 'pipelineRun' ? 'pipeline' : 'task'))), closed, ...stuck };
 }
 
@@ -229,6 +230,25 @@ async function queriedTree(client: Client, runId: string, kind: RunTree['kind'])
     return { runId, kind, pipeline, tasks };
   }
   return { runId, kind, tasks: await taskTree(client, runId) };
+}
+
+/** No worker has taken a run's workflow task for this long: worth checking whether any polls its queue. */
+const NOT_TAKEN_MS = 3_000;
+
+/** Why a run that does not answer makes no progress, when Temporal's description says why. */
+async function whyNoProgress(
+  client: Client,
+  runId: string,
+  taskQueue: string,
+  pending: temporal.api.workflow.v1.IPendingWorkflowTaskInfo | null | undefined,
+): Promise<{ stuck?: string }> {
+  const attempt = pending?.attempt ?? 0;
+  if (attempt > 1) return { stuck: await workflowTaskFailure(client, runId, attempt) };
+  const scheduled = pending?.scheduledTime?.seconds;
+  if (!pending || pending.startedTime || !scheduled || Date.now() - Number(scheduled) * 1000 < NOT_TAKEN_MS) return {};
+  // A worker that is only busy takes it soon; one that is not there is the operator's to start.
+  if ((await taskQueueWorkers(client, taskQueue)).online) return {};
+  return { stuck: `no worker polls its task queue ${taskQueue} (start one: ${workerCommandFor(taskQueue)})` };
 }
 
 /**

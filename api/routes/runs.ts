@@ -6,7 +6,6 @@ import type { PipelineRunInput, TaskRunInput } from '../../model/run';
 import { maskSecretValues } from '../../model/variables';
 import { cancelRun, rerun, runInput, runOutcome, runTree, startPipelineRun, startTaskRun, type StartedRun } from '../../workers/runs';
 import { listRuns, runSummary, type RunFilter } from '../../workers/run-list';
-import { taskRunWaiting } from '../../workers/cluster-workers';
 import { temporalWebLink, type OpsConfig } from '../../workers/config';
 import type { Store } from '../store';
 import { canonicalJson } from '../store/definitions';
@@ -125,12 +124,8 @@ async function runDetail(temporal: Client, config: Pick<OpsConfig, 'namespace'>,
   if (description.type !== 'pipelineRun' && description.type !== 'taskRun') throw new HttpError(404, `${id} is not a pipeline or task run`);
   const summary = { ...runSummary(description), temporalWeb: temporalWebLink(config, id) };
   if (options.summaryOnly) return summary;
-  const run = await runInput(temporal, id);
-  const { input } = run;
+  const { input } = await runInput(temporal, id);
   const detail = { ...summary, variables: maskSecretValues(input.variables, input.secretNames), hosts: input.hosts.map((h) => h.name) };
-  if (summary.status === 'running') {
-    const progress = await runTree(temporal, id);
-    return { ...detail, progress, ...(await taskRunWaiting(temporal, run, progress)) };
-  }
+  if (summary.status === 'running') return { ...detail, progress: await runTree(temporal, id) };
   return { ...detail, result: (await runOutcome(temporal, id)).result };
 }

@@ -73,8 +73,6 @@ interface RunDetail extends RunSummary {
   temporalWeb: string;
   variables: Record<string, string>;
   progress?: RunTree;
-  /** A task run no worker of its cluster has picked up yet. */
-  waitingFor?: string;
   result?: { status: string; reason?: string; stages?: Array<{ name: string; status: string; approval?: ApprovalState; tasks: Array<{ name: string; hosts: HostResult[] }> }>; name?: string; hosts?: HostResult[] };
 }
 
@@ -95,7 +93,7 @@ function showRun(run: RunDetail, format: ListFormat): void {
   for (const stage of run.progress?.pipeline?.stages ?? []) {
     for (const t of stage.tasks.filter((x) => x.status === 'waiting')) console.log(`  stage ${stage.name}: task ${t.name} ${t.reason ?? 'waiting'}`);
   }
-  if (run.waitingFor) console.log(`  ${run.waitingFor}`);
+  if (run.progress?.stuck) console.log(`  ! not making progress: ${run.progress.stuck}`);
   const rows = tasks.flatMap((t) => t.hosts.map((h) => [t.name, h.host, h.status, h.exitCode === undefined ? '' : String(h.exitCode), h.worker ?? '', h.message ?? '']));
   if (rows.length) printTable(['TASK', 'HOST', 'STATUS', 'EXIT', 'WORKER', 'MESSAGE'], rows);
 }

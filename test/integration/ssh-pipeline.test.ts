@@ -286,6 +286,38 @@ test('--watch says why a run the worker cannot read makes no progress (the CLI h
   expect(r.stdout).toMatch(/! the run is not making progress: its workflow task has failed \d+ time\(s\) on the worker, with an error this process cannot decrypt: the worker and this process do not share a codec key ring/);
 });
 
+test('--watch says when no worker polls the queue of a run nobody picks up, and how to start one', async () => {
+  const defs = stack.writeFile(
+    'nowhere.yaml',
+    `apiVersion: ops.dev/v1
+kind: Cluster
+metadata: { name: nowhere }
+spec: {}
+---
+apiVersion: ops.dev/v1
+kind: Host
+metadata: { name: far-1 }
+spec: { address: 127.0.0.1, cluster: nowhere, trustOnFirstUse: true }
+---
+apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: far }
+spec:
+  targets: { hosts: [far-1] }
+  steps: [{ name: s, shell: 'true' }]
+`,
+  );
+  const watching = new AbortController();
+  const r = await stack.ops(['run', '-f', defs, '--task', 'far', '--watch'], {
+    signal: watching.signal,
+    timeoutMs: 60_000,
+    onStdout: (soFar) => soFar.includes('no worker polls') && watching.abort(),
+  });
+  const runId = /^run (\S+) started/m.exec(r.stdout)?.[1] ?? '';
+  await stack.client.workflow.getHandle(runId).terminate('test cleanup').catch(() => undefined);
+  expect(r.stdout).toContain('! the run is not making progress: no worker polls its task queue ops.cluster.nowhere (start one: ops worker --cluster nowhere)');
+});
+
 test('Ctrl-C during --watch stops the watching, not the run, says how to follow it and exits 130', async () => {
   const file = stack.writeFile(
     'wait.yaml',
