@@ -202,7 +202,7 @@ export interface RunTree {
   closed: boolean;
   pipeline?: PipelineProgress;
   tasks: Array<TaskProgress & { workflowId: string }>;
-  /** Why the run makes no progress: its workflow task keeps failing on the worker. */
+  /** Why the run makes no progress: its workflow task keeps failing on the worker, or no worker polls its queue. */
   stuck?: string;
 }
 
