@@ -16,6 +16,12 @@ const BACKSTOP_GRACE_MS = 20_000;
 const KILL_WAIT_MS = 15_000;
 /** Exit codes of GNU timeout when it ended the command (TERM, then KILL after the grace period). */
 const TIMEOUT_EXIT_CODES = [124, 137];
+/**
+ * Cancellations that are not the run's: this worker is stopping, or Temporal gave the attempt up
+ * (it stopped heartbeating). The step is left running on its host: the next attempt, on whichever
+ * worker, attaches to it (remote-step.ts), as it does after a worker is killed.
+ */
+const HAND_OFF_REASONS = ['WORKER_SHUTDOWN', 'TIMED_OUT'];
 
 /** Runs a shell step on one host (the `sshShell` activity). */
 export async function runShellStep(deps: ActivityDeps, input: StepInput): Promise<StepOutcome> {
@@ -38,11 +44,12 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
   const output = new StepOutput(secrets, input.declaredResults, deps.logs.forStep({ runId: input.runId, host: host.name, task: input.taskName, step: step.name, attempt: info.attempt, key }));
   const started = Date.now();
   const stopHeartbeat = keepHeartbeating(ctx, () => ({ stdoutBytes: output.bytes.stdout, stderrBytes: output.bytes.stderr }));
+  let following = true;
   try {
     const execution = lease.session.exec(wrapperCommand({ key, timeoutSeconds: step.timeoutSeconds, sudo: step.sudo, script }), {
       stdin: script,
-      onStdout: (c) => output.write('stdout', c),
-      onStderr: (c) => output.write('stderr', c),
+      onStdout: (c) => following && output.write('stdout', c),
+      onStderr: (c) => following && output.write('stderr', c),
     });
     const backstop = delay(step.timeoutSeconds * 1000 + BACKSTOP_GRACE_MS);
     const ending = await Promise.race([
@@ -50,6 +57,15 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
       ctx.cancelled.catch(() => ({ kind: 'cancelled' as const })),
       backstop.done.then(() => ({ kind: 'backstop' as const })),
     ]).finally(backstop.cancel);
+    if (ending.kind === 'cancelled') {
+      const cancelled = await ctx.cancelled.catch((e: unknown) => e);
+      if (HAND_OFF_REASONS.includes((cancelled as Error).message)) {
+        // The attempt that attaches publishes the step's output from its start; this one stops here.
+        following = false;
+        await output.close();
+        throw cancelled;
+      }
+    }
     if (ending.kind !== 'exited') {
       await killStep(lease.session, key, step.sudo);
       await raceDelay(execution.catch(() => undefined), KILL_WAIT_MS);

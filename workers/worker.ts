@@ -33,6 +33,9 @@ export interface WorkerPlan {
   eagerSteps?: number;
 }
 
+/** Signals that stop a worker gracefully: it polls no more and lets running steps finish. */
+const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
+
 /** A host group's whole first wave (workflows/task-run.ts: HOSTS_PER_WORKFLOW). */
 const DEFAULT_EAGER_STEPS = 250;
 
@@ -105,7 +108,10 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
       }),
     );
   }
+  const stopping = (signal: NodeJS.Signals) => log(`worker ${identity} stopping (${signal}): it takes no new work; the steps it runs go on on their hosts, and the next worker follows them to their end`);
+  for (const signal of SHUTDOWN_SIGNALS) process.once(signal, stopping);
   const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    for (const signal of SHUTDOWN_SIGNALS) process.removeListener(signal, stopping);
     await pool?.close();
     kube?.stop();
     await logs.close();
@@ -129,7 +135,7 @@ let runtimeInstalled = false;
 /** The SDK runtime is per process; a second set of workers in the same process reuses it. */
 function installRuntime(log: (message: string) => void): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: quietRuntimeLogger(log) });
+  Runtime.install({ logger: quietRuntimeLogger(log), shutdownSignals: SHUTDOWN_SIGNALS });
   runtimeInstalled = true;
 }
 

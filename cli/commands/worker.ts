@@ -28,5 +28,6 @@ export function workerCommand(program: Command): void {
       const health = opts.healthPort ? await serveWorkerHealth(Number(opts.healthPort), workers.states) : undefined;
       await workers.done;
       health?.close();
+      console.error(`worker ${workers.identity} stopped`);
     });
 }

@@ -73,6 +73,25 @@ test('a worker killed with SIGKILL mid-run: a new worker completes the run and n
   await second.kill();
 });
 
+test('a worker stopped with SIGTERM mid-run leaves its running steps to the next worker: the run completes and no step runs twice', async () => {
+  const dir = `it-term-${Date.now()}`;
+  const task = countingTask('stop-me', dir, 6);
+  const first = stack.startWorker();
+  await first.ready;
+  const runId = await startRun(task, 'stop-me');
+  await waitFor('every host in the slow step', async () => (await countsOnHosts(dir)).every((c) => c.includes('slow-start')));
+  // A graceful stop (systemctl stop, a rolling update) must not kill what runs on the hosts.
+  await first.kill('SIGTERM');
+  expect((await countsOnHosts(dir)).every((c) => c === 'first\nslow-start\n')).toBe(true);
+  const second = stack.startWorker();
+  await second.ready;
+  const outcome = await runOutcome(stack.client, runId);
+  expect(outcome.result.status).toBe('succeeded');
+  for (const count of await countsOnHosts(dir)) expect(count).toBe('first\nslow-start\nslow-end\nlast\n');
+  expect(workerLogs(stack)).toMatch(/stopping \(SIGTERM\): it takes no new work; the steps it runs go on on their hosts/);
+  await second.kill();
+});
+
 test('a Temporal server restart mid-run loses nothing', async () => {
   const dir = `it-restart-${Date.now()}`;
   const task = countingTask('survive-restart', dir, 3);
