@@ -271,19 +271,25 @@ test('a Temporal address where nothing listens is named with the reason, not aft
   expect([worker.code, worker.stderr]).toEqual([5, expect.stringContaining(reason)]);
 });
 
-test('--watch says why a run the worker cannot read makes no progress (the CLI has other codec keys)', async () => {
-  const tasks = stack.writeFile('tasks-other-keys.yaml', TASKS);
-  const otherKeys = { ...stack.env, OPS_DATA_DIR: join(stack.dir, 'other-data') };
+/** `ops run … --watch` of a run that makes no progress, until it says why; the run is terminated after. */
+async function watchUntilNoProgress(args: string[], env = stack.env): Promise<string> {
   const watching = new AbortController();
-  const r = await stack.ops(['run', '-f', hostsFile, '-f', tasks, '--task', 'write-config', '--watch'], {
-    env: otherKeys,
+  const r = await stack.ops(['run', ...args, '--watch'], {
+    env,
     signal: watching.signal,
     timeoutMs: 60_000,
     onStdout: (soFar) => soFar.includes('not making progress') && watching.abort(),
   });
   const runId = /^run (\S+) started/m.exec(r.stdout)?.[1] ?? '';
   await stack.client.workflow.getHandle(runId).terminate('test cleanup').catch(() => undefined);
-  expect(r.stdout).toMatch(/! the run is not making progress: its workflow task has failed \d+ time\(s\) on the worker, with an error this process cannot decrypt: the worker and this process do not share a codec key ring/);
+  return r.stdout;
+}
+
+test('--watch says why a run the worker cannot read makes no progress (the CLI has other codec keys)', async () => {
+  const tasks = stack.writeFile('tasks-other-keys.yaml', TASKS);
+  const otherKeys = { ...stack.env, OPS_DATA_DIR: join(stack.dir, 'other-data') };
+  const stdout = await watchUntilNoProgress(['-f', hostsFile, '-f', tasks, '--task', 'write-config'], otherKeys);
+  expect(stdout).toMatch(/! the run is not making progress: its workflow task has failed \d+ time\(s\) on the worker, with an error this process cannot decrypt: the worker and this process do not share a codec key ring/);
 });
 
 test('--watch says when no worker polls the queue of a run nobody picks up, and how to start one', async () => {
@@ -307,15 +313,7 @@ spec:
   steps: [{ name: s, shell: 'true' }]
 `,
   );
-  const watching = new AbortController();
-  const r = await stack.ops(['run', '-f', defs, '--task', 'far', '--watch'], {
-    signal: watching.signal,
-    timeoutMs: 60_000,
-    onStdout: (soFar) => soFar.includes('no worker polls') && watching.abort(),
-  });
-  const runId = /^run (\S+) started/m.exec(r.stdout)?.[1] ?? '';
-  await stack.client.workflow.getHandle(runId).terminate('test cleanup').catch(() => undefined);
-  expect(r.stdout).toContain('! the run is not making progress: no worker polls its task queue ops.cluster.nowhere (start one: ops worker --cluster nowhere)');
+  expect(await watchUntilNoProgress(['-f', defs, '--task', 'far'])).toContain('! the run is not making progress: no worker polls its task queue ops.cluster.nowhere (start one: ops worker --cluster nowhere)');
 });
 
 test('Ctrl-C during --watch stops the watching, not the run, says how to follow it and exits 130', async () => {
