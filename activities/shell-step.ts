@@ -57,20 +57,18 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
       ctx.cancelled.catch(() => ({ kind: 'cancelled' as const })),
       backstop.done.then(() => ({ kind: 'backstop' as const })),
     ]).finally(backstop.cancel);
-    if (ending.kind === 'cancelled') {
-      const cancelled = await ctx.cancelled.catch((e: unknown) => e);
-      if (HAND_OFF_REASONS.includes((cancelled as Error).message)) {
+    if (ending.kind !== 'exited') {
+      const cancelled = ending.kind === 'cancelled' ? ((await ctx.cancelled.catch((e: unknown) => e)) as Error) : undefined;
+      if (cancelled && HAND_OFF_REASONS.includes(cancelled.message)) {
         // The attempt that attaches publishes the step's output from its start; this one stops here.
         following = false;
         await output.close();
         throw cancelled;
       }
-    }
-    if (ending.kind !== 'exited') {
       await killStep(lease.session, key, step.sudo);
       await raceDelay(execution.catch(() => undefined), KILL_WAIT_MS);
       await output.close();
-      if (ending.kind === 'cancelled') throw await ctx.cancelled.catch((e: unknown) => e);
+      if (cancelled) throw cancelled;
       throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; the step's processes were killed`, { worker: deps.identity, tail: output.tail() });
     }
     await output.close();

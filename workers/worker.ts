@@ -33,7 +33,7 @@ export interface WorkerPlan {
   eagerSteps?: number;
 }
 
-/** Signals that stop a worker gracefully: it polls no more and lets running steps finish. */
+/** Signals that stop a worker gracefully: it polls no more and leaves its running steps to the next worker. */
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
 
 /** A host group's whole first wave (workflows/task-run.ts: HOSTS_PER_WORKFLOW). */
