@@ -26,22 +26,20 @@ export class Catalog {
   readonly schedules = new Map<string, Schedule>();
   readonly inspections = new Map<string, Inspection>();
   readonly eventHooks = new Map<string, EventHook>();
-  /** The file each document (`Kind/name`) was read from, when it came from one. */
+  /** The file each document (`Kind/name`) read in `from` came from; '' when it came from none. */
   private readonly files = new Map<string, string>();
 
   /** Refuses the same kind and name twice, naming both places. */
   static from(resources: ReadonlyArray<{ resource: Resource; file?: string }>): Catalog {
     const catalog = new Catalog();
-    const seen = new Map<string, string>();
     const issues: Issue[] = [];
     for (const { resource, file } of resources) {
       const key = `${resource.kind}/${resource.metadata.name}`;
-      if (seen.has(key)) {
-        issues.push({ file, document: key, path: 'metadata.name', message: `is defined twice (also in ${seen.get(key) || 'the input'})` });
+      if (catalog.files.has(key)) {
+        issues.push({ file, document: key, path: 'metadata.name', message: `is defined twice (also in ${catalog.files.get(key) || 'the input'})` });
         continue;
       }
-      seen.set(key, file ?? '');
-      if (file) catalog.files.set(key, file);
+      catalog.files.set(key, file ?? '');
       catalog.add(resource);
     }
     if (issues.length) throw new ValidationError(issues);
@@ -50,7 +48,7 @@ export class Catalog {
 
   /** A ValidationError of these issues, each naming the file its document came from where the catalog knows it. */
   invalid(issues: Issue[]): ValidationError {
-    return new ValidationError(issues.map((i) => (i.file || !i.document || !this.files.has(i.document) ? i : { ...i, file: this.files.get(i.document) })));
+    return new ValidationError(issues.map((i) => (i.file || !i.document || !this.files.get(i.document) ? i : { ...i, file: this.files.get(i.document) })));
   }
 
   add(resource: Resource): void {
