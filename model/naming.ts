@@ -9,13 +9,15 @@ export const LOCAL_CLUSTER = 'local';
 
 export const CONTROL_TASK_QUEUE = 'ops.control';
 
+const CLUSTER_TASK_QUEUE_PREFIX = 'ops.cluster.';
+
 export function clusterTaskQueue(cluster: string): string {
-  return `ops.cluster.${cluster}`;
+  return `${CLUSTER_TASK_QUEUE_PREFIX}${cluster}`;
 }
 
 /** The command that starts a worker for a task queue of Ops. */
 export function workerCommandFor(taskQueue: string): string {
-  return taskQueue === CONTROL_TASK_QUEUE ? 'ops worker --control' : `ops worker --cluster ${taskQueue.replace(/^ops\.cluster\./, '')}`;
+  return taskQueue === CONTROL_TASK_QUEUE ? 'ops worker --control' : `ops worker --cluster ${taskQueue.slice(CLUSTER_TASK_QUEUE_PREFIX.length)}`;
 }
 
 /** NATS subject tokens cannot hold dots; DNS names cannot hold "_", so the mapping is reversible. */
