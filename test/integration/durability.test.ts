@@ -51,45 +51,45 @@ async function countsOnHosts(dir: string): Promise<string[]> {
 
 const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs?: number) => until(what, check, (done) => done, { timeoutMs, context: () => workerLogs(stack) });
 
-test('a worker killed with SIGKILL mid-run: a new worker completes the run and no step runs twice on any host', async () => {
-  const dir = `it-kill-${Date.now()}`;
-  const task = countingTask('kill-me', dir, 6);
+/**
+ * Starts a run of the counting task, stops its worker with `signal` while every host is inside the
+ * slow step, then starts a second worker. Returns what the hosts had counted when the first worker
+ * was gone, and the run's outcome.
+ */
+async function stopWorkerMidRun(name: string, signal: NodeJS.Signals) {
+  const dir = `it-${name}-${Date.now()}`;
+  const task = countingTask(name, dir, 6);
   const first = stack.startWorker();
   await first.ready;
-  const runId = await startRun(task, 'kill-me');
-  // Kill it while every host is inside the slow step.
+  const runId = await startRun(task, name);
   await waitFor('every host in the slow step', async () => (await countsOnHosts(dir)).every((c) => c.includes('slow-start')));
-  await first.kill('SIGKILL');
+  await first.kill(signal);
+  const countsBetween = await countsOnHosts(dir);
   const second = stack.startWorker();
   await second.ready;
   const outcome = await runOutcome(stack.client, runId);
-  expect(outcome.result.status).toBe('succeeded');
   const counts = await countsOnHosts(dir);
+  await second.kill();
+  return { countsBetween, outcome, counts };
+}
+
+test('a worker killed with SIGKILL mid-run: a new worker completes the run and no step runs twice on any host', async () => {
+  const { outcome, counts } = await stopWorkerMidRun('kill-me', 'SIGKILL');
+  expect(outcome.result.status).toBe('succeeded');
   for (const count of counts) expect(count).toBe('first\nslow-start\nslow-end\nlast\n');
   // The retried activities saw the step still running on the host and attached to it.
   const hosts = outcome.kind === 'task' ? outcome.result.hosts : [];
   expect(hosts.map((h) => h.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
   expect(new Set(hosts.map((h) => h.worker)).size).toBe(1);
-  await second.kill();
 });
 
 test('a worker stopped with SIGTERM mid-run leaves its running steps to the next worker: the run completes and no step runs twice', async () => {
-  const dir = `it-term-${Date.now()}`;
-  const task = countingTask('stop-me', dir, 6);
-  const first = stack.startWorker();
-  await first.ready;
-  const runId = await startRun(task, 'stop-me');
-  await waitFor('every host in the slow step', async () => (await countsOnHosts(dir)).every((c) => c.includes('slow-start')));
   // A graceful stop (systemctl stop, a rolling update) must not kill what runs on the hosts.
-  await first.kill('SIGTERM');
-  expect((await countsOnHosts(dir)).every((c) => c === 'first\nslow-start\n')).toBe(true);
-  const second = stack.startWorker();
-  await second.ready;
-  const outcome = await runOutcome(stack.client, runId);
+  const { countsBetween, outcome, counts } = await stopWorkerMidRun('stop-me', 'SIGTERM');
+  expect(countsBetween.every((c) => c === 'first\nslow-start\n')).toBe(true);
   expect(outcome.result.status).toBe('succeeded');
-  for (const count of await countsOnHosts(dir)) expect(count).toBe('first\nslow-start\nslow-end\nlast\n');
+  for (const count of counts) expect(count).toBe('first\nslow-start\nslow-end\nlast\n');
   expect(workerLogs(stack)).toMatch(/stopping \(SIGTERM\): it takes no new work; the steps it runs go on on their hosts/);
-  await second.kill();
 });
 
 test('a Temporal server restart mid-run loses nothing', async () => {
