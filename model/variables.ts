@@ -5,6 +5,9 @@ import type { Issue } from './errors';
 export const MASK = '***';
 
 /** The values with secret ones replaced by the mask, for API answers, events and CLI output. */
+/** The issue of a required variable no one gave a value: the one `ops validate` leaves to the run's --var. */
+export const REQUIRED_WITHOUT_VALUE = 'is required and has no value';
+
 export function maskSecretValues(values: Readonly<Record<string, string>>, secretNames: readonly string[]): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secretNames.includes(k) ? MASK : v]));
 }
@@ -37,7 +40,7 @@ export function resolveVariables(
     const path = `${where.path}.${spec.name}`;
     const shown = spec.secret ? 'the value given' : `"${value}"`;
     if (value === undefined || (spec.required && value === '')) {
-      if (spec.required) issues.push({ ...where, path, message: 'is required and has no value' });
+      if (spec.required) issues.push({ ...where, path, message: REQUIRED_WITHOUT_VALUE });
       else values[spec.name] = '';
       continue;
     }

@@ -2,10 +2,8 @@ import type { Command } from 'commander';
 import { planPipelineRun, planTaskRun } from '../../model/plan';
 import { referenceIssues } from '../../model/references';
 import { ValidationError, type Issue } from '../../model/errors';
+import { REQUIRED_WITHOUT_VALUE } from '../../model/variables';
 import { collect, loadCatalog } from '../context';
-
-/** The one problem `ops validate` leaves to run time: a required variable the caller gives with --var. */
-const GIVEN_AT_RUN = 'is required and has no value';
 
 export function validateCommand(program: Command): void {
   program
@@ -32,6 +30,7 @@ function planIssues(plan: () => unknown): Issue[] {
     return [];
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    return e.issues.filter((i) => i.message !== GIVEN_AT_RUN);
+    // A required variable without a default is the caller's to give, with --var.
+    return e.issues.filter((i) => i.message !== REQUIRED_WITHOUT_VALUE);
   }
 }
