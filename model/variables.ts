@@ -4,10 +4,10 @@ import type { Issue } from './errors';
 /** What a secret value shows as, everywhere outside the run itself. */
 export const MASK = '***';
 
-/** The values with secret ones replaced by the mask, for API answers, events and CLI output. */
 /** The issue of a required variable no one gave a value: the one `ops validate` leaves to the run's --var. */
 export const REQUIRED_WITHOUT_VALUE = 'is required and has no value';
 
+/** The values with secret ones replaced by the mask, for API answers, events and CLI output. */
 export function maskSecretValues(values: Readonly<Record<string, string>>, secretNames: readonly string[]): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secretNames.includes(k) ? MASK : v]));
 }
