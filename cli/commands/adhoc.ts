@@ -7,6 +7,7 @@ import type { OpsConfig } from '../../workers/config';
 import { localRequester } from '../../workers/config';
 import { collect, configFrom, loadCatalog, natsConnection, temporalClient, wholeNumber } from '../context';
 import { ExitCode } from '../exit-codes';
+import { LogPrinter } from '../log-printer';
 
 /** `--hosts all`, `--hosts web-1,web-2`, or a label selector such as `--hosts role=web,env!=dev`. */
 export function targetsFromFlag(value: string): TargetsSpec {
@@ -119,25 +120,21 @@ async function streamUntilDone(client: Client, config: OpsConfig, runId: string)
   const nc = await natsConnection(config);
   const following = new AbortController();
   let lastSeq = 0;
-  const print = (host: string, stream: string, text: string) => {
-    const out = stream === 'stderr' ? process.stderr : process.stdout;
-    for (const line of text.replace(/\n$/, '').split('\n')) out.write(`${host} | ${line}\n`);
-  };
+  const printer = new LogPrinter((chunk) => `${chunk.host} `);
   const reader = (async () => {
     for await (const chunk of readLogs(nc, runId, { follow: true, signal: following.signal, log: (m) => console.error(m) })) {
       lastSeq = chunk.seq;
-      if (chunk.stream !== 'status') print(chunk.host, chunk.stream, chunk.text);
+      printer.print(chunk);
     }
   })();
   try {
     const outcome = await runOutcome(client, runId);
     following.abort();
     await reader;
-    for await (const chunk of readLogs(nc, runId, { follow: false, after: lastSeq })) {
-      if (chunk.stream !== 'status') print(chunk.host, chunk.stream, chunk.text);
-    }
+    for await (const chunk of readLogs(nc, runId, { follow: false, after: lastSeq })) printer.print(chunk);
     return outcome;
   } finally {
+    printer.end();
     await nc.close();
   }
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import type { LogChunk } from '../../api/logs';
 import { configFrom, natsConnection, temporalClient } from '../context';
 import { ApiClient, serverSettings } from '../api-client';
 import { apiLogs } from '../server-runs';
+import { LogPrinter } from '../log-printer';
 
 interface LogsOptions {
   host?: string;
@@ -21,9 +21,11 @@ export function logsCommand(program: Command): void {
     .action(async (run: string, opts: LogsOptions, command: Command) => {
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
+      const printer = new LogPrinter((chunk) => `${opts.timestamps ? `${chunk.time} ` : ''}${opts.host ? '' : `${chunk.host} `}`);
       const server = serverSettings(command);
       if (server) {
-        for await (const chunk of apiLogs(new ApiClient(server), run, { host: opts.host, follow: Boolean(opts.follow), signal: stop.signal })) printChunk(chunk, opts);
+        for await (const chunk of apiLogs(new ApiClient(server), run, { host: opts.host, follow: Boolean(opts.follow), signal: stop.signal })) printer.print(chunk);
+        printer.end();
         return;
       }
       const config = configFrom(command);
@@ -40,9 +42,10 @@ export function logsCommand(program: Command): void {
         }
         for await (const chunk of readLogs(nc, run, { host: opts.host, follow: Boolean(opts.follow), signal: stop.signal, log: (m) => console.error(m) })) {
           chunks += 1;
-          printChunk(chunk, opts);
+          printer.print(chunk);
         }
       } finally {
+        printer.end();
         await nc.close();
       }
       // No output at all may be a mistyped run: say so, as the server does (it needs Temporal, so
@@ -60,11 +63,4 @@ async function mustExist(client: Client | undefined, run: string): Promise<void>
     .catch((e: unknown) => {
       if (e instanceof WorkflowNotFoundError) throw e;
     });
-}
-
-function printChunk(chunk: LogChunk, opts: LogsOptions): void {
-  if (chunk.stream === 'status') return;
-  const prefix = `${opts.timestamps ? `${chunk.time} ` : ''}${opts.host ? '' : `${chunk.host} `}`;
-  const out = chunk.stream === 'stderr' ? process.stderr : process.stdout;
-  for (const line of chunk.text.replace(/\n$/, '').split('\n')) out.write(prefix ? `${prefix}| ${line}\n` : `${line}\n`);
 }

@@ -370,13 +370,16 @@ test('ops shell prints each host\'s output under its name, names the hosts that 
 });
 
 test('ops logs prints a run\'s output by host, or one host\'s; a mistyped run is an error (exit 3), not empty output', async () => {
-  const shell = await stack.ops(['shell', '--hosts', 'host-1,host-2', '-f', hostsFile, '--', 'echo', 'logged']);
+  // The line printed in two parts is published as two chunks (output streams before its newline).
+  const shell = await stack.ops(['shell', '--hosts', 'host-1,host-2', '-f', hostsFile, '--', 'echo', 'logged;', 'printf', 'par;', 'sleep', '0.4;', 'echo', 'tial']);
   const runId = /^run (\S+): shell/m.exec(shell.stderr)?.[1] ?? '';
   expect([shell.code, runId]).toEqual([0, expect.stringMatching(/^shell-/)]);
+  const lines = ['', 'host-1 | logged', 'host-1 | partial', 'host-2 | logged', 'host-2 | partial'];
+  expect(shell.stdout.split('\n').sort()).toEqual(lines);
   const all = await stack.ops(['logs', runId]);
-  expect([all.code, all.stdout.split('\n').sort()]).toEqual([0, ['', 'host-1 | logged', 'host-2 | logged']]);
+  expect([all.code, all.stdout.split('\n').sort()]).toEqual([0, lines]);
   const one = await stack.ops(['logs', runId, '--host', 'host-2']);
-  expect([one.code, one.stdout]).toEqual([0, 'logged\n']);
+  expect([one.code, one.stdout]).toEqual([0, 'logged\npartial\n']);
   for (const follow of [[], ['-f']]) {
     const typo = await stack.ops(['logs', `${runId}x`, ...follow]);
     expect([typo.code, typo.stdout, typo.stderr]).toEqual([3, '', `error: no run ${runId}x in this namespace\n`]);
