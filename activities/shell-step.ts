@@ -41,7 +41,7 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
   const lease = await heartbeatWhile(ctx, deps.hosts.acquire(host, stepPodContext(input, key))).catch((e) => {
     throw asStepFailure(e, deps.identity);
   });
-  const output = new StepOutput(secrets, input.declaredResults, deps.logs.forStep({ runId: input.runId, host: host.name, task: input.taskName, step: step.name, attempt: info.attempt, key }));
+  const output = new StepOutput(secrets, input.declaredResults, deps.logs.forStep({ runId: input.runId, host: host.name, task: input.taskName, step: step.name, attempt: info.attempt, key, republishes: true }));
   const started = Date.now();
   const stopHeartbeat = keepHeartbeating(ctx, () => ({ stdoutBytes: output.bytes.stdout, stderrBytes: output.bytes.stderr }));
   let following = true;

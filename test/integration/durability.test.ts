@@ -31,8 +31,11 @@ spec:
     - name: slow
       shell: |
         echo slow-start >> ${dir}/\${host.name}/count
+        echo "slow step on \${host.name}"
+        echo "to stderr" >&2
         sleep ${sleepSeconds}
         echo slow-end >> ${dir}/\${host.name}/count
+        echo "slow step done"
     - name: last
       shell: echo last >> ${dir}/\${host.name}/count
 `,
@@ -63,6 +66,8 @@ async function stopWorkerMidRun(name: string, signal: NodeJS.Signals) {
   await first.ready;
   const runId = await startRun(task, name);
   await waitFor('every host in the slow step', async () => (await countsOnHosts(dir)).every((c) => c.includes('slow-start')));
+  // The first worker has published the start of the slow step's output: the next one must not publish it again.
+  await waitFor('the slow step\'s first lines published', async () => (await stack.ops(['logs', runId])).stdout.split('\n').filter((l) => l.includes('| slow step on')).length === 3);
   await first.kill(signal);
   const countsBetween = await countsOnHosts(dir);
   const second = stack.startWorker();
@@ -70,13 +75,24 @@ async function stopWorkerMidRun(name: string, signal: NodeJS.Signals) {
   const outcome = await runOutcome(stack.client, runId);
   const counts = await countsOnHosts(dir);
   await second.kill();
-  return { countsBetween, outcome, counts };
+  return { runId, countsBetween, outcome, counts };
+}
+
+/** The run's output as `ops logs` prints it: the second worker's attempts attached to the steps and read their output from the start. */
+async function expectOutputOnce(runId: string) {
+  const logs = await stack.ops(['logs', runId]);
+  expect(logs.code).toBe(0);
+  for (const host of stack.fleet.hosts.map((h) => h.name)) {
+    expect(logs.stdout.split('\n').filter((l) => l.startsWith(`${host} | `))).toEqual([`${host} | slow step on ${host}`, `${host} | slow step done`]);
+    expect(logs.stderr.split('\n').filter((l) => l.startsWith(`${host} | `))).toEqual([`${host} | to stderr`]);
+  }
 }
 
 test('a worker killed with SIGKILL mid-run: a new worker completes the run and no step runs twice on any host', async () => {
-  const { outcome, counts } = await stopWorkerMidRun('kill-me', 'SIGKILL');
+  const { runId, outcome, counts } = await stopWorkerMidRun('kill-me', 'SIGKILL');
   expect(outcome.result.status).toBe('succeeded');
   for (const count of counts) expect(count).toBe('first\nslow-start\nslow-end\nlast\n');
+  await expectOutputOnce(runId);
   // The retried activities saw the step still running on the host and attached to it.
   const hosts = outcome.kind === 'task' ? outcome.result.hosts : [];
   expect(hosts.map((h) => h.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
@@ -85,10 +101,11 @@ test('a worker killed with SIGKILL mid-run: a new worker completes the run and n
 
 test('a worker stopped with SIGTERM mid-run leaves its running steps to the next worker: the run completes and no step runs twice', async () => {
   // A graceful stop (systemctl stop, a rolling update) must not kill what runs on the hosts.
-  const { countsBetween, outcome, counts } = await stopWorkerMidRun('stop-me', 'SIGTERM');
+  const { runId, countsBetween, outcome, counts } = await stopWorkerMidRun('stop-me', 'SIGTERM');
   expect(countsBetween.every((c) => c === 'first\nslow-start\n')).toBe(true);
   expect(outcome.result.status).toBe('succeeded');
   for (const count of counts) expect(count).toBe('first\nslow-start\nslow-end\nlast\n');
+  await expectOutputOnce(runId);
   expect(workerLogs(stack)).toMatch(/stopping \(SIGTERM\): it takes no new work; the steps it runs go on on their hosts/);
 });
 
