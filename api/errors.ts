@@ -9,6 +9,7 @@ import { ConflictError } from './store/definitions';
 import { TokenNameTaken } from './store/tokens';
 import { ApprovalRefusal } from '../model/approval';
 import { ApprovalRefused } from '../workers/approvals';
+import { RunEndedError } from '../workers/runs';
 
 /** A refused decision: not this token's to take (403), not now (409), no such stage (404), no worker (503). */
 const APPROVAL_STATUS: Record<ApprovalRefused['type'], number> = {
@@ -57,7 +58,7 @@ export function errorHandler(log: (message: string) => void): ErrorRequestHandle
     if (e instanceof HttpError) return sendError(res, e.status, e.message, e.issues);
     if (e instanceof ValidationError) return sendError(res, 422, `invalid: ${e.issues.length} problem(s): ${e.message.split('\n')[0]}`, e.issues);
     if (e instanceof SelectorError) return sendError(res, 400, `labelSelector: ${e.message}`, [{ path: 'labelSelector', message: e.message }]);
-    if (e instanceof ConflictError || e instanceof TokenNameTaken) return sendError(res, 409, e.message);
+    if (e instanceof ConflictError || e instanceof TokenNameTaken || e instanceof RunEndedError) return sendError(res, 409, e.message);
     if (e instanceof WorkflowNotFoundError) return sendError(res, 404, e.message || `no run ${e.workflowId}`);
     if (e instanceof ApprovalRefused) return sendError(res, APPROVAL_STATUS[e.type], e.message);
     if (e.type === 'entity.parse.failed') return sendError(res, 400, `the body is not valid JSON: ${e.message}`);

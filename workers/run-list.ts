@@ -28,6 +28,11 @@ const STATE_OF_STATUS: Record<string, RunState> = {
   TIMED_OUT: 'timedOut',
 };
 
+/** A run's state from its workflow's status. */
+export function runState(status: WorkflowExecutionInfo['status']['name']): RunState {
+  return STATE_OF_STATUS[status] ?? 'running';
+}
+
 export interface RunFilter {
   kind?: 'pipeline' | 'task';
   pipeline?: string;
@@ -105,7 +110,7 @@ export function runSummary(info: Pick<WorkflowExecutionInfo, 'workflowId' | 'typ
     id: info.workflowId,
     kind,
     name: (kind === 'pipeline' ? attrs.get(OpsPipeline) : attrs.get(OpsTask)) ?? '',
-    status: STATE_OF_STATUS[info.status.name] ?? 'running',
+    status: runState(info.status.name),
     trigger: attrs.get(OpsTrigger),
     requester: attrs.get(OpsRequester),
     ...(attrs.get(OpsSchedule) ? { schedule: attrs.get(OpsSchedule) } : {}),

@@ -5,6 +5,7 @@ import type { temporal } from '@temporalio/proto';
 import type { PipelineRunInput, PipelineRunResult, RunOrigin, RunStatus, TaskRunInput, TaskRunResult } from '../model/run';
 import { CONTROL_TASK_QUEUE, clusterTaskQueue, newRunId, workerCommandFor } from '../model/naming';
 import { taskQueueWorkers } from './cluster-workers';
+import { runState, type RunState } from './run-list';
 import type { pipelineRun, taskRun } from '../workflows';
 import { OpsCluster, OpsPipeline, OpsRequester, OpsSchedule, OpsStatus, OpsTask, OpsTrigger } from '../workflows/search-attributes';
 import { pipelineProgressQuery, taskProgressQuery, type PipelineProgress, type TaskProgress } from '../workflows/progress';
@@ -154,9 +155,20 @@ export async function rerun(client: Client, runId: string, origin: RunOrigin): P
   return { ...(await startTaskRun(client, { ...previous.input, runId: newRunId(name), origin })), name };
 }
 
+/** A cancel of a run that has already ended is refused, rather than answered "cancelling" (Temporal accepts it and does nothing). */
+export class RunEndedError extends Error {
+  constructor(runId: string, state: RunState) {
+    super(`run ${runId} has already ended (${state})`);
+    this.name = 'RunEndedError';
+  }
+}
+
 /** Asks a run to stop; its `finally` stages still run. */
 export async function cancelRun(client: Client, runId: string): Promise<void> {
-  await client.workflow.getHandle(runId).cancel();
+  const handle = client.workflow.getHandle(runId);
+  const state = runState((await handle.describe()).status.name);
+  if (state !== 'running') throw new RunEndedError(runId, state);
+  await handle.cancel();
 }
 
 /** Resolves when the run has ended, however it ended. */

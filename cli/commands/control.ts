@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { localRequester, temporalWebLink } from '../../workers/config';
 import { configFrom, temporalClient } from '../context';
+import { CliError, ExitCode } from '../exit-codes';
 import { ApiClient, encode, serverSettings } from '../api-client';
 
 /** `ops cancel RUN` and `ops rerun RUN`: through the server when one is configured, else on Temporal. */
@@ -12,8 +13,11 @@ export function runControlCommands(program: Command): void {
       const server = serverSettings(command);
       if (server) await new ApiClient(server).request('POST', `/api/v1/runs/${encode(run)}/cancel`);
       else {
-        const { cancelRun } = await import('../../workers/runs');
-        await cancelRun(await temporalClient(configFrom(command)), run);
+        const { cancelRun, RunEndedError } = await import('../../workers/runs');
+        await cancelRun(await temporalClient(configFrom(command)), run).catch((e: unknown) => {
+          // As the server's 409: a request that cannot be done.
+          throw e instanceof RunEndedError ? new CliError(e.message, ExitCode.usage) : e;
+        });
       }
       console.log(`run ${run} cancelling`);
     });

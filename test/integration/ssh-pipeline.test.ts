@@ -380,6 +380,9 @@ test('ops logs prints a run\'s output by host, or one host\'s; a mistyped run is
   expect([all.code, all.stdout.split('\n').sort()]).toEqual([0, lines]);
   const one = await stack.ops(['logs', runId, '--host', 'host-2']);
   expect([one.code, one.stdout]).toEqual([0, 'logged\npartial\n']);
+  // Temporal accepts a cancel of an ended workflow and does nothing: it is refused, not "cancelling".
+  const late = await stack.ops(['cancel', runId]);
+  expect([late.code, late.stdout, late.stderr]).toEqual([2, '', `error: run ${runId} has already ended (succeeded)\n`]);
   for (const follow of [[], ['-f']]) {
     const typo = await stack.ops(['logs', `${runId}x`, ...follow]);
     expect([typo.code, typo.stdout, typo.stderr]).toEqual([3, '', `error: no run ${runId}x in this namespace\n`]);
