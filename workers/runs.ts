@@ -163,10 +163,12 @@ export class RunEndedError extends Error {
   }
 }
 
-/** Asks a run to stop; its `finally` stages still run. */
+/** Asks a run to stop; its `finally` stages still run. A workflow that is no run is not Ops' to cancel. */
 export async function cancelRun(client: Client, runId: string): Promise<void> {
   const handle = client.workflow.getHandle(runId);
-  const state = runState((await handle.describe()).status.name);
+  const { type, status } = await handle.describe();
+  if (type !== 'pipelineRun' && type !== 'taskRun') throw new WorkflowNotFoundError(`${runId} is not a pipeline or task run`, runId, undefined);
+  const state = runState(status.name);
   if (state !== 'running') throw new RunEndedError(runId, state);
   await handle.cancel();
 }

@@ -59,8 +59,7 @@ export function runRoutes(deps: RunRouteDeps): Router {
       res.json(await runDetail(temporal, config, String(req.params.id)));
     });
     router.post(`${path}/:id/cancel`, audited((p) => [`cancel run ${p.id}`, `run/${p.id}`]), requireRole('operator'), async (req, res) => {
-      // A workflow that is no run (404) is not Ops' to cancel; one that has ended is refused (409).
-      await runDetail(temporal, config, String(req.params.id), { summaryOnly: true });
+      // A workflow that is no run is answered 404, a run that has ended 409 (api/errors.ts).
       await cancelRun(temporal, String(req.params.id));
       res.status(202).json({ id: String(req.params.id), status: 'cancelling' });
     });
@@ -119,11 +118,10 @@ function withoutSecrets(body: unknown, input: PipelineRunInput | TaskRunInput): 
 }
 
 /** A run as visibility, its frozen input (secrets masked) and its progress or result describe it. */
-async function runDetail(temporal: Client, config: Pick<OpsConfig, 'namespace'>, id: string, options: { summaryOnly?: boolean } = {}) {
+async function runDetail(temporal: Client, config: Pick<OpsConfig, 'namespace'>, id: string) {
   const description = await temporal.workflow.getHandle(id).describe();
   if (description.type !== 'pipelineRun' && description.type !== 'taskRun') throw new HttpError(404, `${id} is not a pipeline or task run`);
   const summary = { ...runSummary(description), temporalWeb: temporalWebLink(config, id) };
-  if (options.summaryOnly) return summary;
   const { input } = await runInput(temporal, id);
   const detail = { ...summary, variables: maskSecretValues(input.variables, input.secretNames), hosts: input.hosts.map((h) => h.name) };
   if (summary.status === 'running') return { ...detail, progress: await runTree(temporal, id) };
