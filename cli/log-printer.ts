@@ -3,6 +3,7 @@ import type { LogChunk } from '../api/logs';
 type Output = 'stdout' | 'stderr';
 
 interface Unfinished {
+  output: Output;
   prefix: string;
   text: string;
   /** The step attempt it came from: another one's output starts a line of its own. */
@@ -33,7 +34,7 @@ export class LogPrinter {
     const from = `${chunk.step}\n${chunk.attempt}`;
     let pending = this.unfinished.get(key);
     if (pending && pending.from !== from) {
-      this.write(output, `${pending.prefix}| ${pending.text}\n`);
+      this.write(pending.output, `${pending.prefix}| ${pending.text}\n`);
       pending = undefined;
     }
     const text = (pending?.text ?? '') + chunk.text;
@@ -41,13 +42,13 @@ export class LogPrinter {
     const lines = text.slice(0, end).split('\n').slice(0, -1);
     lines.forEach((line, i) => this.write(output, `${i === 0 && pending ? pending.prefix : prefix}| ${line}\n`));
     const rest = text.slice(end);
-    if (rest) this.unfinished.set(key, { prefix: lines.length || !pending ? prefix : pending.prefix, text: rest, from });
+    if (rest) this.unfinished.set(key, { output, prefix: lines.length || !pending ? prefix : pending.prefix, text: rest, from });
     else this.unfinished.delete(key);
   }
 
   /** Prints the lines that never got their newline: the output has ended. */
   end(): void {
-    for (const [key, pending] of this.unfinished) this.write(key.endsWith('stderr') ? 'stderr' : 'stdout', `${pending.prefix}| ${pending.text}\n`);
+    for (const pending of this.unfinished.values()) this.write(pending.output, `${pending.prefix}| ${pending.text}\n`);
     this.unfinished.clear();
   }
 }
