@@ -41,6 +41,8 @@ async function* consumerMessages(nc: NatsConnection, stream: string, read: Strea
     const messages = await consumer.consume({ abort_on_missing_resource: true, ...(read.limit ? { max_messages: Math.min(read.limit, MAX_BATCH) } : {}) });
     const stop = () => messages.stop();
     read.signal?.addEventListener('abort', stop, { once: true });
+    // Aborted while the consumer was being made: no later abort event would stop the wait.
+    if (read.signal?.aborted) stop();
     try {
       let count = 0;
       for await (const m of messages) {

@@ -67,6 +67,20 @@ test('following a run keeps delivering its output across NATS restarts, also one
   expect(await consumers()).toEqual([]);
 });
 
+test('following ends when it is stopped while its consumer is still being made, with no output ever published', async () => {
+  // `ops shell` stops following as soon as its run ends; a run that fails at once (a push into a
+  // missing directory) ends before the consumer exists.
+  for (const delayMs of [0, 1, 3, 10]) {
+    const stop = new AbortController();
+    const following = (async () => {
+      for await (const chunk of readLogs(nc, `silent-${delayMs}`, { follow: true, signal: stop.signal })) throw new Error(`unexpected ${chunk.text}`);
+    })();
+    setTimeout(() => stop.abort(), delayMs);
+    await expect(Promise.race([following.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still following'), 5_000))])).resolves.toBe('ended');
+  }
+  await until('no consumer left', consumers, (c) => c.length === 0);
+});
+
 test('reading what is stored stops at the last chunk, and a reader stopping early deletes its consumer', async () => {
   const chunks = async (options: { follow: boolean; host?: string }) => {
     const found: LogChunk[] = [];
