@@ -86,8 +86,8 @@ async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; su
   const tmp = t.sudo ? `.ops/upload-${t.key}` : posix.join(posix.dirname(dest), `.${posix.basename(dest)}.ops-${t.key}`);
   const tmpShell = shellQuote(tmp);
   if (t.sudo) await mustRun(t, 'mkdir -p .ops && chmod 700 .ops', 'prepare ~/.ops');
-  await t.session.upload(source, tmp, t.onBytes).catch((e: Error) => {
-    throw stepFailure(FailureType.NonZeroExit, `could not write ${tmp} on the host: ${e.message}`, { exitCode: 1, worker: t.worker });
+  await t.session.upload(source, tmp, t.onBytes).catch(async (e: Error) => {
+    throw stepFailure(FailureType.NonZeroExit, `could not write ${t.sudo ? tmp : dest}: ${await whyUnwritable(t, posix.dirname(tmp), e)}`, { exitCode: 1, worker: t.worker });
   });
   const owner = spec.owner ? spec.owner.split(':') : [];
   const place = t.sudo
@@ -128,6 +128,16 @@ async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ change
   if (got !== remoteSum) throw stepFailure(FailureType.NonZeroExit, `checksum mismatch pulling ${source}: host has ${remoteSum}, received ${got}`, { exitCode: 1, worker: t.worker });
   renameSync(tmp, localPath);
   return { changed: true, summary: `pulled ${source} to ${localPath} (${statSync(localPath).size} bytes, sha256 ${got.slice(0, 12)}…)` };
+}
+
+/** Why SFTP could not create a file in `dir`, in the operator's terms: SFTP itself says only "No such file". */
+async function whyUnwritable(t: Transfer, dir: string, e: Error): Promise<string> {
+  const d = shellQuote(dir);
+  const r = await execCapture(t.session, `if [ ! -d ${d} ]; then echo missing; elif [ ! -w ${d} ]; then id -un; fi`).catch(() => undefined);
+  const [answer] = (r?.stdout ?? '').trim().split('\n');
+  if (answer === 'missing') return `directory ${dir} does not exist on the host (a push creates no directories)`;
+  if (answer) return `directory ${dir} is not writable by ${answer} on the host (with sudo the push writes as root)`;
+  return e.message;
 }
 
 /** Runs a bookkeeping command and returns its stdout, or fails the step with its stderr. */

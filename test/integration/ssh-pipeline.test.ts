@@ -402,6 +402,16 @@ test('ops file push puts a file on the hosts with its mode; ops file pull brings
   expect(pull.code).toBe(0);
   for (const host of ['host-1', 'host-2']) expect(readFileSync(join(into, host, remote), 'utf8')).toBe('hello from ops\n');
   await stack.fleet.exec('host-1', `rm -f ${remote}`);
+
+  // A push that cannot land says why in the operator's terms, and the command ends with the run
+  // (it fails before any output is published: the follow of the output must still end).
+  const locked = `.ops-test-locked-${Date.now()}`;
+  await stack.fleet.exec('host-1', `mkdir ${locked} && chmod 555 ${locked}`);
+  const missing = await stack.ops(['file', 'push', '--hosts', 'host-1', '-f', hostsFile, local, `no-such-dir-${Date.now()}/motd`]);
+  expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/✗ host-1: failed: step push: could not write no-such-dir-\d+\/motd: directory no-such-dir-\d+ does not exist on the host/)]);
+  const unwritable = await stack.ops(['file', 'push', '--hosts', 'host-1', '-f', hostsFile, local, `${locked}/motd`]);
+  expect([unwritable.code, unwritable.stderr]).toEqual([1, expect.stringContaining(`could not write ${locked}/motd: directory ${locked} is not writable by ${stack.fleet.user} on the host`)]);
+  await stack.fleet.exec('host-1', `rmdir ${locked}`);
 });
 
 async function countRuns(): Promise<number> {
