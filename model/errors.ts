@@ -3,6 +3,8 @@ export interface Issue {
   /** File the document came from, when it came from one. */
   file?: string;
   line?: number;
+  /** Column on that line, where the problem is a character (a YAML syntax error). */
+  column?: number;
   /** `Kind/name` of the document, when known. */
   document?: string;
   /** Field path such as `spec.steps[0].timeoutSeconds`. */
@@ -20,7 +22,7 @@ export class ValidationError extends Error {
 }
 
 export function formatIssue(issue: Issue): string {
-  const where = issue.file ? `${issue.file}${issue.line ? `:${issue.line}` : ''}: ` : '';
+  const where = issue.file ? `${issue.file}${issue.line ? `:${issue.line}${issue.column ? `:${issue.column}` : ''}` : ''}: ` : '';
   const doc = issue.document ? `${issue.document}: ` : '';
   const path = issue.path ? `${issue.path}: ` : '';
   return `${where}${doc}${path}${issue.message}`;

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml';
+import { LineCounter, parseAllDocuments, isNode, type Document, type YAMLError } from 'yaml';
 import { ValidationError, type Issue } from './errors';
 import { validateResource, type Resource } from './resources';
 
@@ -54,7 +54,7 @@ export function parseDefinitions(text: string, file?: string): { resources: Reso
   const list = Array.isArray(docs) ? docs : [docs];
   for (const doc of list) {
     if (doc.errors.length) {
-      for (const e of doc.errors) issues.push({ file, line: lineCounter.linePos(e.pos[0]).line, path: '', message: `invalid YAML: ${e.message.split('\n')[0]}` });
+      issues.push(syntaxIssue(doc.errors, text, lineCounter, file));
       continue;
     }
     const value: unknown = doc.toJS();
@@ -71,6 +71,20 @@ export function parseDefinitions(text: string, file?: string): { resources: Reso
     });
   }
   return { resources, issues };
+}
+
+/**
+ * A document's first syntax error, with its column: the parser goes on to report what follows
+ * from it (one misplaced brace made thirty errors), which buries the cause.
+ */
+function syntaxIssue(errors: ReadonlyArray<YAMLError>, text: string, lineCounter: LineCounter, file?: string): Issue {
+  const first = errors[0];
+  const { line, col } = lineCounter.linePos(first.pos[0]);
+  const lineText = text.split('\n', line)[line - 1] ?? '';
+  // `{ path: /srv/${host.name} }`: in a flow collection the braces of a variable are YAML's own.
+  const hint = first.code !== 'DUPLICATE_KEY' && /[{[]/.test(lineText) && lineText.includes('${') ? '; a value with ${…} inside { } or [ ] must be quoted ("…")' : '';
+  const more = errors.length > 1 ? ` (${errors.length - 1} more in this document, likely from this one)` : '';
+  return { file, line, column: col, path: '', message: `invalid YAML: ${first.message.split('\n')[0]}${hint}${more}` };
 }
 
 function isList(value: unknown): value is { items: unknown[] } {

@@ -33,6 +33,25 @@ export const regexSource = z.string().refine((source) => {
   }
 }, 'is not a valid regular expression');
 
+/**
+ * The error option of a list of named items (Kubernetes' `- name: token` form) and of its items:
+ * a map in place of the list, or a bare name in place of an item, is told that form instead of
+ * zod's "expected array, received object".
+ */
+export function namedItems(what: string) {
+  return {
+    error: (issue: { code: string; input?: unknown }) => {
+      if (issue.code !== 'invalid_type') return undefined;
+      const { input } = issue;
+      if (typeof input === 'string') return `must be an item with its name (- name: ${input}), not a bare name`;
+      if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+        return `must be a list of ${what}, each with its name (- name: ${Object.keys(input)[0] ?? '…'}), not a map`;
+      }
+      return undefined;
+    },
+  };
+}
+
 export const labels = z.record(
   z.string().max(316).regex(LABEL_KEY, 'label keys must be [prefix/]name of letters, digits, "-", "_" and "."'),
   z.string().max(63).regex(LABEL_VALUE, 'label values must be letters, digits, "-", "_" and "." (at most 63)'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel, dnsSubdomain, identifier, resourceSchema } from './meta';
+import { dnsLabel, dnsSubdomain, identifier, namedItems, resourceSchema } from './meta';
 import { variableList } from './variables-schema';
 import { checkTaskReferences } from './scope';
 
@@ -133,7 +133,7 @@ export const taskSpec = z
     concurrency: z.number().int().min(1).max(10000).default(20),
     batch: batchSpec.optional(),
     maxFailures: countOrPercent.default(0),
-    results: z.array(z.strictObject({ name: identifier, description: z.string().optional() })).default([]),
+    results: z.array(z.strictObject({ name: identifier, description: z.string().optional() }, namedItems('results')), namedItems('results')).default([]),
   })
   .transform((spec) => ({
     ...spec,

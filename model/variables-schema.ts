@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { identifier, regexSource } from './meta';
+import { identifier, namedItems, regexSource } from './meta';
 
 export const variableSpec = z
   .strictObject({
@@ -11,7 +11,7 @@ export const variableSpec = z
     enum: z.array(z.union([z.string(), z.number()]).transform(String)).min(1).optional(),
     /** Secret values are masked in output and never leave the codec in clear. */
     secret: z.boolean().default(false),
-  })
+  }, namedItems('variables'))
   .superRefine((v, ctx) => {
     if (v.default === undefined) return;
     if (v.enum && !v.enum.includes(v.default)) {
@@ -24,7 +24,7 @@ export const variableSpec = z
 
 export type VariableSpec = z.infer<typeof variableSpec>;
 
-export const variableList = z.array(variableSpec).default([]).superRefine((vars, ctx) => {
+export const variableList = z.array(variableSpec, namedItems('variables')).default([]).superRefine((vars, ctx) => {
   const seen = new Set<string>();
   vars.forEach((v, i) => {
     if (seen.has(v.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate variable "${v.name}"` });

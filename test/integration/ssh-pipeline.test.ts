@@ -245,7 +245,7 @@ test('bad YAML and a bad variable are rejected with the file and field named, an
   const broken = stack.writeFile('broken.yaml', `apiVersion: ops.dev/v1\nkind: Task\nmetadata: { name: [unclosed\n`);
   const r2 = await stack.ops(['run', '-f', broken, '--task', 'x']);
   expect(r2.code).toBe(2);
-  expect(r2.stderr).toMatch(/broken\.yaml:\d+: invalid YAML/);
+  expect(r2.stderr).toMatch(/broken\.yaml:\d+:\d+: invalid YAML/);
   const tasks = stack.writeFile('tasks-for-var.yaml', TASKS);
   const r3 = await stack.ops(['run', '-f', hostsFile, '-f', tasks, '--task', 'write-config', '--var', 'greeting=NOT-LOWER']);
   expect(r3.code).toBe(2);

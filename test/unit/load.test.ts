@@ -117,6 +117,22 @@ spec:
     expect(messages(text)).toContain('defs.yaml:5: Host/h: spec.address: is required');
   });
 
+  it('tells a map of variables or a bare result name the list form they are written in', () => {
+    const text = `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: t }
+spec:
+  variables:
+    token: { secret: true }
+  results: [version]
+  steps: [{ shell: uptime }]
+`;
+    expect(parseDefinitions(text, 't.yaml').issues.map(formatIssue)).toEqual([
+      't.yaml:6: Task/t: spec.variables: must be a list of variables, each with its name (- name: token), not a map',
+      't.yaml:7: Task/t: spec.results[0]: must be an item with its name (- name: version), not a bare name',
+    ]);
+  });
+
   it('names unknown fields', () => {
     const text = `apiVersion: ops.dev/v1
 kind: Task
@@ -171,8 +187,26 @@ spec: {}
 `;
     const { resources, issues } = parseDefinitions(text, 'bad.yaml');
     expect(resources.map((r) => r.metadata.name)).toEqual(['ok']);
-    expect(issues).toEqual([{ file: 'bad.yaml', line: 9, path: '', message: 'invalid YAML: Nested mappings are not allowed in compact mappings' }]);
-    expect(formatIssue(issues[0])).toBe('bad.yaml:9: invalid YAML: Nested mappings are not allowed in compact mappings');
+    expect(issues).toEqual([{ file: 'bad.yaml', line: 9, column: 9, path: '', message: 'invalid YAML: Nested mappings are not allowed in compact mappings' }]);
+    expect(formatIssue(issues[0])).toBe('bad.yaml:9:9: invalid YAML: Nested mappings are not allowed in compact mappings');
+  });
+
+  it('reports the first syntax error of a document, not the ones that follow from it, and says to quote ${…} in braces', () => {
+    const text = `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: t }
+spec:
+  steps:
+    - name: push
+      file: { content: x, destination: /srv/\${host.name}/x, mode: "0600" }
+    - name: check
+      shell: uptime
+`;
+    const { issues } = parseDefinitions(text, 't.yaml');
+    expect(issues).toHaveLength(1);
+    expect(formatIssue(issues[0])).toMatch(
+      /^t\.yaml:7:46: invalid YAML: Unexpected flow-map-start at node end; a value with \$\{…\} inside \{ \} or \[ \] must be quoted \("…"\) \(\d+ more in this document, likely from this one\)$/,
+    );
   });
 
   it('reports tab indentation as invalid YAML on its line', () => {
