@@ -74,7 +74,8 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
     await output.close();
     const durationMs = Date.now() - started;
     const exitCode = ending.code ?? 255;
-    const details = { exitCode, worker: deps.identity, tail: output.tail() };
+    // Results printed before a failure stay the step's: a check may report one and exit non-zero.
+    const details = { exitCode, worker: deps.identity, tail: output.tail(), results: output.results };
     if (output.events.has('interrupted')) {
       throw stepFailure(FailureType.NonZeroExit, 'the step was interrupted on the host (rebooted, or its processes killed) before it recorded an exit status; not running it again', details);
     }

@@ -105,7 +105,7 @@ async function runStep(
       return {
         status: failure.status,
         exitCode: failure.exitCode,
-        results: {},
+        results: failure.results ?? {},
         worker: failure.worker,
         summary: { step: step.name, status: failure.status, exitCode: failure.exitCode, attempts: attempt, message: failure.message },
       };
@@ -117,13 +117,14 @@ async function runStep(
 interface FailureDetails {
   exitCode?: number;
   worker?: string;
+  results?: Record<string, string>;
 }
 
-function classify(err: unknown): { status: StepStatus; exitCode?: number; message: string; worker?: string } {
+function classify(err: unknown): { status: StepStatus; exitCode?: number; message: string; worker?: string; results?: Record<string, string> } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type && cause.type in HOST_STATUS_BY_FAILURE) {
     const details = (cause.details?.[0] ?? {}) as FailureDetails;
-    return { status: HOST_STATUS_BY_FAILURE[cause.type as FailureType], exitCode: details.exitCode, message: cause.message, worker: details.worker };
+    return { status: HOST_STATUS_BY_FAILURE[cause.type as FailureType], exitCode: details.exitCode, message: cause.message, worker: details.worker, results: details.results };
   }
   if (cause instanceof TimeoutFailure) {
     return { status: 'failed', message: `the worker running the step stopped answering (${cause.timeoutType}) on every attempt` };

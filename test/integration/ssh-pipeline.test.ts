@@ -32,6 +32,7 @@ spec:
     - { name: greeting, default: hello, regex: '[a-z]+' }
   results:
     - { name: version }
+    - { name: state }
   steps:
     - name: dir
       shell: mkdir -p it/\${host.name}
@@ -44,6 +45,11 @@ spec:
       shell: |
         cat it/\${host.name}/app.conf
         echo "::result version=v-\$(grep -c = it/\${host.name}/app.conf)"
+    - name: check
+      shell: |
+        echo "::result state=drifted"
+        exit 3
+      allowFailure: true
 ---
 apiVersion: ops.dev/v1
 kind: Task
@@ -68,7 +74,7 @@ spec:
     - name: use
       tasks:
         - task: use-result
-          variables: { seen: "\${tasks.write-config.results.version}" }
+          variables: { seen: "\${tasks.write-config.results.version} \${tasks.write-config.results.state}" }
 `;
 
 function hostsOf(outcome: RunOutcome): HostResult[] {
@@ -81,7 +87,7 @@ async function runJson(args: string[]): Promise<{ code: number; outcome: RunOutc
   return { code: r.code, outcome: JSON.parse(r.stdout), stderr: r.stderr };
 }
 
-test('a pipeline over 3 hosts pushes a file, runs shell and hands a result to the next stage', async () => {
+test('a pipeline over 3 hosts pushes a file, runs shell and hands results to the next stage, also one a failing step printed', async () => {
   const tasks = stack.writeFile('tasks.yaml', TASKS);
   const { code, outcome, stderr } = await runJson(['run', '-f', hostsFile, '-f', tasks, '--pipeline', 'configure', '--var', 'greeting=howdy']);
   expect(stderr).toContain('stage write');
@@ -92,7 +98,7 @@ test('a pipeline over 3 hosts pushes a file, runs shell and hands a result to th
   expect(hosts.every((h) => h.status === 'succeeded')).toBe(true);
   for (const host of stack.fleet.hosts) {
     const conf = await stack.fleet.exec(host.name, `cat it/${host.name}/app.conf; stat -c %a it/${host.name}/app.conf; cat it/${host.name}/seen`);
-    expect(conf.stdout).toBe(`greeting=howdy\nhost=${host.name}\n640\nv-2\n`);
+    expect(conf.stdout).toBe(`greeting=howdy\nhost=${host.name}\n640\nv-2 drifted\n`);
   }
   // The full output went to NATS, under the run and the host.
   const nc = await stack.natsConnection();
