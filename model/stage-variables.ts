@@ -40,5 +40,19 @@ export function resolveStageTaskVariables(
     }
   }
   const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, given, where);
-  return { values: resolved.values, secretNames: [...secret], issues: [...issues, ...varIssues] };
+  const explained = varIssues.map((issue) => {
+    const name = issue.path.slice(where.path.length + 1);
+    // A mapping that rendered (an invalid one is an issue of its own) may explain its empty value.
+    const empty = Object.prototype.hasOwnProperty.call(mapping, name) && Object.prototype.hasOwnProperty.call(given, name) ? emptyResults(mapping[name], results) : [];
+    return empty.length ? { ...issue, message: `${issue.message} (${empty.join(', ')})` } : issue;
+  });
+  return { values: resolved.values, secretNames: [...secret], issues: [...issues, ...explained] };
+}
+
+/** Why a value made of earlier results came out empty: which results no host printed. */
+function emptyResults(template: string, results: Readonly<Record<string, Readonly<Record<string, string>>>>): string[] {
+  return templateRefs(template).flatMap((ref) => {
+    const m = /^tasks\.([^.]+)\.results\.([^.]+)$/.exec(ref);
+    return m && !results[m[1]]?.[m[2]] ? [`\${${ref}} is empty: no host of ${m[1]} printed ::result ${m[2]}=…`] : [];
+  });
 }

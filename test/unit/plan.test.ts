@@ -470,6 +470,16 @@ describe('resolveStageTaskVariables', () => {
     expect(out.values.message).toBe('[]');
   });
 
+  it('says which earlier result was empty when a required variable made of results has no value', () => {
+    const out = resolveStageTaskVariables({ name: 'upgrade', spec: upgrade().spec }, { version: '${tasks.probe.results.kernel}${tasks.probe.results.arch}' }, pipelineState({}), { probe: { arch: '' } }, where);
+    expect(out.issues.map((i) => [i.path, i.message])).toEqual([
+      [
+        'spec.stages[1].tasks[0].variables.version',
+        'is required and has no value (${tasks.probe.results.kernel} is empty: no host of probe printed ::result kernel=…, ${tasks.probe.results.arch} is empty: no host of probe printed ::result arch=…)',
+      ],
+    ]);
+  });
+
   it('falls back to the pipeline variable of the same name, then the task default', () => {
     const out = resolveStageTaskVariables({ name: 'report', spec: report().spec }, {}, pipelineState({ message: 'from pipeline', other: 'x' }), {}, where);
     expect(out.issues).toEqual([]);
