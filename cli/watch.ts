@@ -99,7 +99,15 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
         shownStages.add(`${key}/waiting`);
         print(`  … ${t.name}: ${t.reason ?? 'waiting'}`);
       }
-      for (const t of stage.tasks) for (const h of byWorkflow.get(t.workflowId)?.hosts ?? []) showHost(t.name, h);
+      for (const t of stage.tasks) {
+        const hosts = byWorkflow.get(t.workflowId)?.hosts ?? [];
+        for (const h of hosts) showHost(t.name, h);
+        // A task that ended without a host to show (a variable without value, no worker came) says why here.
+        if (t.status === 'failed' && t.reason && !hosts.length && !shownStages.has(`${stage.name}/${t.name}/failed`)) {
+          shownStages.add(`${stage.name}/${t.name}/failed`);
+          print(`  ✗ ${t.name}: ${t.reason}`);
+        }
+      }
     }
     if (tree?.kind === 'task') for (const task of tree.tasks) for (const h of task.hosts) showHost(task.name, h);
     if (ended || tree?.closed) break;

@@ -49,3 +49,26 @@ describe('watching a stage whose task waits for a worker', () => {
     expect(lines).toEqual(['stage probe on cluster north: probe', `  … probe: ${WAITING}`, 'run succeeded (0 succeeded, 0 failed host results)']);
   });
 });
+
+describe('watching a stage whose task ends without running a host', () => {
+  it('says why under the stage, before the run ends', async () => {
+    const reason = 'not started: Pipeline/p: spec.stages[0].tasks[0].variables.v: is required and has no value';
+    const failed: RunTree = {
+      runId: 'p-2',
+      kind: 'pipeline',
+      closed: false,
+      pipeline: { status: 'running', stages: [{ name: 'use', cluster: 'local', finally: false, status: 'failed', tasks: [{ name: 'consume', workflowId: 'p-2-consume', status: 'failed', reason }] }] },
+      tasks: [],
+    };
+    const outcome: RunOutcome = {
+      kind: 'pipeline',
+      result: { status: 'failed', reason: `stage use failed: consume: ${reason}`, stages: [{ name: 'use', status: 'failed', tasks: [{ name: 'consume', status: 'failed', reason, hosts: [], results: {} }] }] },
+    };
+    const source: RunSource = { tree: async () => failed, outcome: () => new Promise((resolve) => setTimeout(() => resolve(outcome), 1200)) };
+    expect(await watched(source)).toEqual([
+      'stage use on cluster local: consume',
+      `  ✗ consume: ${reason}`,
+      `run failed (0 succeeded, 0 failed host results): stage use failed: consume: ${reason}`,
+    ]);
+  });
+});
