@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type QueryDefinition, type SearchAttributePair }
 import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import type { PipelineRunInput, PipelineRunResult, RunOrigin, RunStatus, TaskRunInput, TaskRunResult } from '../model/run';
+import type { HostResult, PipelineRunInput, PipelineRunResult, RunOrigin, RunStatus, TaskRunInput, TaskRunResult } from '../model/run';
 import { CONTROL_TASK_QUEUE, clusterTaskQueue, newRunId, workerCommandFor } from '../model/naming';
 import { taskQueueWorkers } from './cluster-workers';
 import { runState, type RunState } from './run-list';
@@ -197,8 +197,21 @@ export async function runOutcome(client: Client, runId: string, known?: RunOutco
       return { kind, result: result ?? { status: statusOf(err), reason: failureMessage(err), stages: [] } };
     }
     const result = resultInFailure<TaskRunResult>(err, TASK_RUN_FAILED);
-    return { kind, result: result ?? { name: runId, status: statusOf(err), reason: failureMessage(err), hosts: [], results: {} } };
+    const status = statusOf(err);
+    const hosts = !result && status === 'cancelled' ? await cancelledHosts(client, runId) : [];
+    return { kind, result: result ?? { name: runId, status, reason: failureMessage(err), hosts, results: {} } };
   }
+}
+
+/**
+ * A cancelled workflow returns nothing, but its progress still says how each host that started
+ * ended (cancelled, or done before the cancel): asked of the closed run, which a worker replays.
+ */
+async function cancelledHosts(client: Client, runId: string): Promise<HostResult[]> {
+  const [task] = await taskTree(client, runId);
+  return (task?.hosts ?? []).flatMap(({ host, status, exitCode, message, worker }) =>
+    status === 'running' ? [] : [{ host, status, ...(exitCode !== undefined ? { exitCode } : {}), ...(message ? { message } : {}), ...(worker ? { worker } : {}), steps: [], results: {} }],
+  );
 }
 
 function statusOf(err: WorkflowFailedError): RunStatus {

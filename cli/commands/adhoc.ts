@@ -78,18 +78,45 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
   catalog.add(parsed.data);
   const input = asFlagIssues(`Task/${name}`, verb, () => planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } }));
   const client = await connecting;
-  const { startTaskRun } = await import('../../workers/runs');
+  const { startTaskRun, cancelRun, RunEndedError } = await import('../../workers/runs');
   const { tasksOf } = await import('../watch');
   const { runId } = await startTaskRun(client, input);
   console.error(`run ${runId}: ${name} on ${input.hosts.length} host(s)`);
-  const outcome = await streamUntilDone(client, config, runId);
+  // A run that ended meanwhile needs no cancel: the outcome awaited below tells how it ended.
+  const cancel = () =>
+    cancelRun(client, runId).catch((e: unknown) => {
+      if (!(e instanceof RunEndedError)) throw e;
+    });
+  const interrupt = cancelOnInterrupt(runId, cancel);
+  const outcome = await streamUntilDone(client, config, runId).finally(interrupt.stopListening);
   const hosts = tasksOf(outcome).flatMap((t) => t.hosts);
   for (const h of hosts) {
     if (h.status !== 'succeeded') console.error(`✗ ${h.host}: ${h.status}${h.message ? `: ${h.message}` : ''}`);
   }
   const ok = hosts.filter((h) => h.status === 'succeeded').length;
   console.error(`${ok}/${hosts.length} hosts succeeded`);
-  if (ok !== hosts.length) process.exitCode = ExitCode.runFailed;
+  if (interrupt.interrupted()) process.exitCode = ExitCode.interrupted;
+  else if (ok !== hosts.length) process.exitCode = ExitCode.runFailed;
+}
+
+/**
+ * Ctrl-C stops ad-hoc work on the hosts, as it stops ssh: the run is cancelled, which kills its
+ * commands there, and the command ends once it has, with the hosts' output and status. A second
+ * Ctrl-C leaves at once. (`ops run --watch` instead leaves a run going: it is not the run's owner.)
+ */
+function cancelOnInterrupt(runId: string, cancel: () => Promise<void>): { interrupted(): boolean; stopListening(): void } {
+  let count = 0;
+  const onInterrupt = () => {
+    count += 1;
+    if (count > 1) {
+      console.error(`\nleft without waiting; "ops watch ${runId}" follows the cancel`);
+      process.exit(ExitCode.interrupted);
+    }
+    console.error(`\ncancelling run ${runId}: stopping its commands on the hosts (Ctrl-C again to leave without waiting)`);
+    cancel().catch((e: Error) => console.error(`could not cancel run ${runId}: ${e.message}`));
+  };
+  process.on('SIGINT', onInterrupt);
+  return { interrupted: () => count > 0, stopListening: () => void process.removeListener('SIGINT', onInterrupt) };
 }
 
 /** `ops file push`, as the user typed it. */

@@ -375,6 +375,23 @@ test('ops shell prints each host\'s output under its name, names the hosts that 
   expect([hostIssue.code, hostIssue.stderr]).toEqual([2, expect.stringContaining('Host/lost: spec.bastion: names Host "nowhere", which is not defined (defined: lost)')]);
 });
 
+test('Ctrl-C during ops shell stops the command on the hosts, as it would stop ssh, names them cancelled and exits 130', async () => {
+  const interrupting = new AbortController();
+  const started = Date.now();
+  const r = await stack.ops(['shell', '--hosts', 'host-1,host-2', '-f', hostsFile, '--', 'echo begun; sleep 313; echo never'], {
+    signal: interrupting.signal,
+    onStdout: (soFar) => (soFar.match(/\| begun/g) ?? []).length === 2 && interrupting.abort(),
+  });
+  expect(r.code).toBe(130);
+  expect(r.stderr).toMatch(/cancelling run shell-\S+: stopping its commands on the hosts/);
+  expect(r.stderr).toContain('✗ host-1: cancelled');
+  expect(r.stderr).toContain('✗ host-2: cancelled');
+  expect(r.stderr).toContain('0/2 hosts succeeded');
+  expect(r.stdout).not.toContain('never');
+  expect(Date.now() - started).toBeLessThan(60_000);
+  for (const host of ['host-1', 'host-2']) expect((await stack.fleet.exec(host, 'pgrep -u opsfleet -f "sleep 31[3]" || echo none')).stdout.trim()).toBe('none');
+});
+
 test('ops logs prints a run\'s output by host, or one host\'s; a mistyped run is an error (exit 3), not empty output', async () => {
   // The line printed in two parts is published as two chunks (output streams before its newline).
   const shell = await stack.ops(['shell', '--hosts', 'host-1,host-2', '-f', hostsFile, '--', 'echo', 'logged;', 'printf', 'par;', 'sleep', '0.4;', 'echo', 'tial']);
