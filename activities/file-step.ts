@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { heartbeatWhile, keepHeartbeating } from './heartbeat';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { StepOutcome } from '../model/run';
@@ -108,15 +108,24 @@ async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ change
   const source = spec.source ?? '';
   const localPath = join(spec.destination, host, basename(source));
   const sudo = t.sudo ? 'sudo -n ' : '';
-  const remoteSum = (await mustRun(t, `${sudo}sha256sum ${shellQuote(source)} | cut -d' ' -f1`, `read ${source}`)).trim();
+  const [remoteSum, remoteMode] = (await mustRun(t, `${sudo}sha256sum ${shellQuote(source)} | cut -d' ' -f1 && ${sudo}stat -c %a ${shellQuote(source)}`, `read ${source}`)).trim().split('\n');
+  // The copy is no more readable here than the file is on its host (a key pulled with sudo stays
+  // its owner's), and no setuid program of the host becomes one here.
+  const mode = parseInt(remoteMode ?? '600', 8) & 0o777;
+  const shownMode = mode.toString(8).padStart(4, '0');
   if (existsSync(localPath) && (await hashStream(createReadStream(localPath))).sha256 === remoteSum) {
-    return { changed: false, summary: `${localPath} already matches ${source} (sha256 ${remoteSum.slice(0, 12)}…)` };
+    if ((statSync(localPath).mode & 0o777) === mode) return { changed: false, summary: `${localPath} already matches ${source} (sha256 ${remoteSum.slice(0, 12)}…, mode ${shownMode})` };
+    chmodSync(localPath, mode);
+    return { changed: true, summary: `set the mode of ${localPath} to ${shownMode}, as ${source} has (sha256 ${remoteSum.slice(0, 12)}…)` };
   }
   // SFTP cannot read as root, so a sudo pull first copies the file where the user can read it.
   const readable = t.sudo ? `.ops/download-${t.key}` : source;
   if (t.sudo) await mustRun(t, `umask 077; mkdir -p .ops && sudo -n cat ${shellQuote(source)} > ${shellQuote(readable)}`, `copy ${source}`);
   mkdirSync(dirname(localPath), { recursive: true });
   const tmp = `${localPath}.ops-tmp`;
+  // Made before the transfer writes into it: readable by the worker's user alone while it fills.
+  rmSync(tmp, { force: true });
+  closeSync(openSync(tmp, 'wx', 0o600));
   try {
     await t.session.download(readable, tmp, t.onBytes);
   } catch (e) {
@@ -126,8 +135,9 @@ async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ change
   }
   const got = (await hashStream(createReadStream(tmp))).sha256;
   if (got !== remoteSum) throw stepFailure(FailureType.NonZeroExit, `checksum mismatch pulling ${source}: host has ${remoteSum}, received ${got}`, { exitCode: 1, worker: t.worker });
+  chmodSync(tmp, mode);
   renameSync(tmp, localPath);
-  return { changed: true, summary: `pulled ${source} to ${localPath} (${statSync(localPath).size} bytes, sha256 ${got.slice(0, 12)}…)` };
+  return { changed: true, summary: `pulled ${source} to ${localPath} (${statSync(localPath).size} bytes, mode ${shownMode}, sha256 ${got.slice(0, 12)}…)` };
 }
 
 /** Why SFTP could not create a file in `dir`, in the operator's terms: SFTP itself says only "No such file". */

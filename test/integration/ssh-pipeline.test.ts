@@ -1,6 +1,6 @@
 // Pipelines, task runs and ad-hoc commands over real sshd hosts, driven through the `ops` CLI as a user would.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
 import type { RunOutcome } from '../../workers/runs';
 import type { HostResult } from '../../model/run';
@@ -423,8 +423,18 @@ test('ops file push puts a file on the hosts with its mode; ops file pull brings
   const into = join(stack.dir, 'pulled');
   const pull = await stack.ops(['file', 'pull', '--hosts', 'host-1,host-2', '-f', hostsFile, remote, into]);
   expect(pull.code).toBe(0);
-  for (const host of ['host-1', 'host-2']) expect(readFileSync(join(into, host, remote), 'utf8')).toBe('hello from ops\n');
+  for (const host of ['host-1', 'host-2']) expect([readFileSync(join(into, host, remote), 'utf8'), statSync(join(into, host, remote)).mode & 0o777]).toEqual(['hello from ops\n', 0o600]);
   await stack.fleet.exec('host-1', `rm -f ${remote}`);
+
+  // A pulled copy is no more readable here than the file is on its host: a root-only file pulled
+  // with sudo stays 0600 (it landed 0644, readable by every user of the worker's machine).
+  const rootOnly = `/tmp/ops-it-root-only-${Date.now()}`;
+  await stack.fleet.exec('host-1', `echo s3cret | sudo -n tee ${rootOnly} >/dev/null && sudo -n chmod 600 ${rootOnly}`);
+  const sudoPull = await stack.ops(['file', 'pull', '--sudo', '--hosts', 'host-1', '-f', hostsFile, rootOnly, into]);
+  expect(sudoPull.code).toBe(0);
+  const copy = join(into, 'host-1', basename(rootOnly));
+  expect([readFileSync(copy, 'utf8'), statSync(copy).mode & 0o777]).toEqual(['s3cret\n', 0o600]);
+  await stack.fleet.exec('host-1', `sudo -n rm -f ${rootOnly}`);
 
   // A push that cannot land says why in the operator's terms, and the command ends with the run
   // (it fails before any output is published: the follow of the output must still end).
