@@ -37,7 +37,7 @@ export interface LogPublisher {
 
 /**
  * Publishes step output to JetStream (`ops.logs.<runId>.<host>`), never into workflow history.
- * Publishing does not wait for acknowledgements chunk by chunk; a step waits for all of them at its end.
+ * The step does not wait for its output to be stored as it goes (ChunkSender); it waits at its end.
  */
 export class NatsLogPublisher implements LogPublisher {
   private constructor(
@@ -55,44 +55,35 @@ export class NatsLogPublisher implements LogPublisher {
 
   forStep(ctx: StepLogContext): LogSink {
     const subject = logSubject(ctx.runId, ctx.host);
-    const pending: Array<Promise<PubAck | void>> = [];
-    let seq = 0;
+    const chunks = new ChunkSender(subject, this.warn, (chunk, seq) => {
+      const h = natsHeaders();
+      h.set('Ops-Task', ctx.task);
+      h.set('Ops-Step', ctx.step);
+      h.set('Ops-Host', ctx.host);
+      h.set('Ops-Stream', chunk.stream);
+      h.set('Ops-Attempt', String(ctx.attempt));
+      h.set('Ops-Key', ctx.key);
+      if (chunk.offsets) h.set(OFFSETS_HEADER, chunk.offsets);
+      // The same id on every re-send: JetStream stores a chunk once however often it is sent.
+      return this.js.publish(subject, new TextEncoder().encode(chunk.text), { headers: h, msgID: `${ctx.key}.${ctx.attempt}.${seq}` });
+    });
+    if (!ctx.republishes) return { publish: (stream, text) => chunks.add({ stream, text }), flush: () => chunks.flush() };
     // Where this attempt's output starts to be new; chunks wait for it, and stay in order.
-    const published = ctx.republishes && ctx.attempt > 1 ? this.publishedBefore(subject, ctx.key) : Promise.resolve({ stdout: 0, stderr: 0 });
+    const published = ctx.attempt > 1 ? this.publishedBefore(subject, ctx.key) : Promise.resolve({ stdout: 0, stderr: 0 });
     const position = { stdout: 0, stderr: 0 };
     return {
       publish: (stream, text) => {
-        const h = natsHeaders();
-        h.set('Ops-Task', ctx.task);
-        h.set('Ops-Step', ctx.step);
-        h.set('Ops-Host', ctx.host);
-        h.set('Ops-Stream', stream);
-        h.set('Ops-Attempt', String(ctx.attempt));
-        h.set('Ops-Key', ctx.key);
-        const send = (body: string) => {
-          seq += 1;
-          return this.js.publish(subject, new TextEncoder().encode(body), { headers: h, msgID: `${ctx.key}.${ctx.attempt}.${seq}` });
-        };
-        if (stream === 'status' || !ctx.republishes) {
-          pending.push(send(text).catch((e: Error) => this.warn(`log chunk for ${subject} not stored: ${e.message}`)));
-          return;
-        }
-        pending.push(
-          published
-            .then((before) => {
-              const start = position[stream];
-              position[stream] += text.length;
-              const fresh = text.slice(Math.max(0, Math.min(text.length, before[stream] - start)));
-              if (!fresh) return;
-              h.set(OFFSETS_HEADER, `${Math.max(position.stdout, before.stdout)} ${Math.max(position.stderr, before.stderr)}`);
-              return send(fresh);
-            })
-            .catch((e: Error) => this.warn(`log chunk for ${subject} not stored: ${e.message}`)),
+        chunks.waitFor(
+          published.then((before) => {
+            if (stream === 'status') return chunks.add({ stream, text });
+            const start = position[stream];
+            position[stream] += text.length;
+            const fresh = text.slice(Math.max(0, Math.min(text.length, before[stream] - start)));
+            if (fresh) chunks.add({ stream, text: fresh, offsets: `${Math.max(position.stdout, before.stdout)} ${Math.max(position.stderr, before.stderr)}` });
+          }),
         );
       },
-      flush: async () => {
-        await Promise.all(pending.splice(0));
-      },
+      flush: () => chunks.flush(),
     };
   }
 
@@ -109,6 +100,90 @@ export class NatsLogPublisher implements LogPublisher {
     const last = await this.jsm.streams.getMessage(LOGS_STREAM, { last_by_subj: subject }).catch(() => undefined);
     const [stdout, stderr] = (last?.header.get('Ops-Key') === key ? last.header.get(OFFSETS_HEADER) : '').split(' ').map(Number);
     return { stdout: stdout || 0, stderr: stderr || 0 };
+  }
+}
+
+/**
+ * How long a step re-sends output NATS did not store (a restart, an outage) before it gives the
+ * rest up: within JetStream's duplicate window (activities/streams.ts), so no re-send of a chunk
+ * whose acknowledgement alone was lost stores it twice.
+ */
+const RESEND_FOR_MS = 60_000;
+const RESEND_PAUSE_MS = 1_000;
+/** Chunks waiting behind one being sent are sent as one message, up to this size (NATS takes 1 MB). */
+const MERGED_MAX_CHARS = 256 * 1024;
+
+interface Chunk {
+  stream: 'stdout' | 'stderr' | 'status';
+  text: string;
+  /** For a step that republishes: how far into stdout and stderr its output is published with this chunk. */
+  offsets?: string;
+}
+
+/**
+ * Sends one step's chunks one at a time, each once NATS has stored the one before: so they are
+ * stored in order, and a chunk NATS did not take (it restarted, or could not be reached) is sent
+ * again, up to RESEND_FOR_MS, before anything after it. What the step prints meanwhile waits,
+ * merged into as few messages as it fits in.
+ */
+class ChunkSender {
+  private readonly queue: Chunk[] = [];
+  private readonly preparing: Array<Promise<void>> = [];
+  private sending?: Promise<void>;
+  private seq = 0;
+  private failingSince?: number;
+  private dropped = 0;
+
+  constructor(
+    private readonly subject: string,
+    private readonly warn: (message: string) => void,
+    private readonly send: (chunk: Chunk, seq: number) => Promise<PubAck>,
+  ) {}
+
+  add(chunk: Chunk): void {
+    const last = this.queue[this.queue.length - 1];
+    if (last && last.stream === chunk.stream && last.stream !== 'status' && last.text.length + chunk.text.length <= MERGED_MAX_CHARS) {
+      last.text += chunk.text;
+      last.offsets = chunk.offsets;
+    } else {
+      this.queue.push(chunk);
+    }
+    this.sending ??= this.sendAll();
+  }
+
+  /** Chunks added once `ready` resolves are flushed with the others. */
+  waitFor(ready: Promise<void>): void {
+    this.preparing.push(ready.catch((e: Error) => this.warn(`log chunk for ${this.subject} not stored: ${e.message}`)));
+  }
+
+  async flush(): Promise<void> {
+    while (this.preparing.length) await Promise.all(this.preparing.splice(0));
+    await this.sending;
+    if (this.dropped) this.warn(`${this.dropped} log chunk(s) for ${this.subject} not stored: NATS did not take them for ${RESEND_FOR_MS / 1000}s`);
+    this.dropped = 0;
+  }
+
+  private async sendAll(): Promise<void> {
+    for (let chunk = this.queue.shift(); chunk; chunk = this.queue.shift()) await this.untilStored(chunk, (this.seq += 1));
+    this.sending = undefined;
+  }
+
+  private async untilStored(chunk: Chunk, seq: number): Promise<void> {
+    for (;;) {
+      try {
+        await this.send(chunk, seq);
+        this.failingSince = undefined;
+        return;
+      } catch {
+        this.failingSince ??= Date.now();
+        // Given up: each chunk after this one is tried once, until NATS takes one again.
+        if (Date.now() - this.failingSince > RESEND_FOR_MS) {
+          this.dropped += 1;
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, RESEND_PAUSE_MS));
+      }
+    }
   }
 }
 

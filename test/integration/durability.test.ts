@@ -1,4 +1,4 @@
-// Faults during a run: the worker killed, the Temporal server restarted, the run cancelled.
+// Faults during a run: the worker killed, the Temporal or NATS server restarted, the run cancelled.
 import { startStack, workerLogs, type TestStack } from '../harness/stack';
 import { runOutcome } from '../../workers/runs';
 import { taskProgressQuery } from '../../workflows/progress';
@@ -120,6 +120,30 @@ test('a Temporal server restart mid-run loses nothing', async () => {
   const outcome = await runOutcome(stack.client, runId);
   expect(outcome.result.status).toBe('succeeded');
   for (const count of await countsOnHosts(dir)) expect(count).toBe('first\nslow-start\nslow-end\nlast\n');
+  await worker.kill();
+});
+
+test('a NATS restart mid-step loses none of its output, and keeps it in order: the worker sends again what NATS did not store', async () => {
+  const file = stack.writeFile(
+    'chatty.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: chatty }
+spec:
+  targets: { hosts: [host-1, host-2] }
+  steps:
+    - name: count
+      shell: for i in $(seq 1 100); do echo "line $i"; sleep 0.05; done
+`,
+  );
+  const worker = stack.startWorker();
+  await worker.ready;
+  const runId = await startRun(file, 'chatty');
+  await waitFor('the first lines published', async () => (await stack.ops(['logs', runId])).stdout.includes('| line 5\n'));
+  await stack.nats.restart();
+  expect((await runOutcome(stack.client, runId)).result.status).toBe('succeeded');
+  const lines = Array.from({ length: 100 }, (_, i) => `line ${i + 1}\n`).join('');
+  for (const host of ['host-1', 'host-2']) expect((await stack.ops(['logs', runId, '--host', host])).stdout).toBe(lines);
   await worker.kill();
 });
 
