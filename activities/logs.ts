@@ -112,8 +112,10 @@ const RESEND_FOR_MS = 60_000;
 const RESEND_PAUSE_MS = 1_000;
 /** Chunks waiting behind one being sent are sent as one message, up to this size (NATS takes 1 MB). */
 const MERGED_MAX_CHARS = 256 * 1024;
+/** What a step keeps waiting while NATS does not take it; beyond, output is dropped (the host keeps all of it). */
+const QUEUED_MAX_CHARS = 32 * 1024 * 1024;
 
-interface Chunk {
+export interface Chunk {
   stream: 'stdout' | 'stderr' | 'status';
   text: string;
   /** For a step that republishes: how far into stdout and stderr its output is published with this chunk. */
@@ -126,11 +128,12 @@ interface Chunk {
  * again, up to RESEND_FOR_MS, before anything after it. What the step prints meanwhile waits,
  * merged into as few messages as it fits in.
  */
-class ChunkSender {
+export class ChunkSender {
   private readonly queue: Chunk[] = [];
   private readonly preparing: Array<Promise<void>> = [];
   private sending?: Promise<void>;
   private seq = 0;
+  private queuedChars = 0;
   private failingSince?: number;
   private dropped = 0;
 
@@ -141,6 +144,12 @@ class ChunkSender {
   ) {}
 
   add(chunk: Chunk): void {
+    // A step that prints fast through a long outage must not fill the worker's memory.
+    if (this.queuedChars + chunk.text.length > QUEUED_MAX_CHARS) {
+      this.dropped += 1;
+      return;
+    }
+    this.queuedChars += chunk.text.length;
     const last = this.queue[this.queue.length - 1];
     if (last && last.stream === chunk.stream && last.stream !== 'status' && last.text.length + chunk.text.length <= MERGED_MAX_CHARS) {
       last.text += chunk.text;
@@ -159,12 +168,15 @@ class ChunkSender {
   async flush(): Promise<void> {
     while (this.preparing.length) await Promise.all(this.preparing.splice(0));
     await this.sending;
-    if (this.dropped) this.warn(`${this.dropped} log chunk(s) for ${this.subject} not stored: NATS did not take them for ${RESEND_FOR_MS / 1000}s`);
+    if (this.dropped) this.warn(`${this.dropped} log chunk(s) for ${this.subject} not stored: NATS did not take them in ${RESEND_FOR_MS / 1000}s, or ${QUEUED_MAX_CHARS / 1024 / 1024} MB waited already`);
     this.dropped = 0;
   }
 
   private async sendAll(): Promise<void> {
-    for (let chunk = this.queue.shift(); chunk; chunk = this.queue.shift()) await this.untilStored(chunk, (this.seq += 1));
+    for (let chunk = this.queue.shift(); chunk; chunk = this.queue.shift()) {
+      await this.untilStored(chunk, (this.seq += 1));
+      this.queuedChars -= chunk.text.length;
+    }
     this.sending = undefined;
   }
 
