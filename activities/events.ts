@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { connect, type JetStreamClient, type NatsConnection } from 'nats';
+import type { JetStreamClient, NatsConnection } from 'nats';
+import { connectNats } from './nats';
 import { ensureStream, eventStreamConfig, type EventLimits } from './streams';
 
 /** An event to publish; `id` is stable, so a retried publish is dropped as a duplicate. */
@@ -42,7 +43,7 @@ export class NatsEventPublisher implements EventPublisher {
   ) {}
 
   static async connect(url: string, identity: string, limits: EventLimits): Promise<NatsEventPublisher> {
-    const nc = await connect({ servers: url, name: 'ops-worker-events', maxReconnectAttempts: -1 });
+    const nc = await connectNats(url, { name: 'ops-worker-events', maxReconnectAttempts: -1 });
     await ensureStream(nc, eventStreamConfig(limits));
     return new NatsEventPublisher(nc, nc.jetstream(), `/ops/workers/${encodeURIComponent(identity)}`);
   }

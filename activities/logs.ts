@@ -1,4 +1,5 @@
-import { connect, headers as natsHeaders, type JetStreamClient, type JetStreamManager, type NatsConnection, type PubAck } from 'nats';
+import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, type NatsConnection, type PubAck } from 'nats';
+import { connectNats } from './nats';
 import { LOGS_STREAM, logSubject } from '../model/naming';
 import { ensureStream, logStreamConfig } from './streams';
 
@@ -48,7 +49,7 @@ export class NatsLogPublisher implements LogPublisher {
   ) {}
 
   static async connect(url: string, warn: (message: string) => void): Promise<NatsLogPublisher> {
-    const nc = await connect({ servers: url, name: 'ops-worker', maxReconnectAttempts: -1 });
+    const nc = await connectNats(url, { name: 'ops-worker', maxReconnectAttempts: -1 });
     await ensureStream(nc, logStreamConfig());
     return new NatsLogPublisher(nc, nc.jetstream(), await nc.jetstreamManager(), warn);
   }

@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import express, { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
+import { connectNats } from '../activities/nats';
 import type { OpsConfig } from '../workers/config';
 import { connectClient, payloadCodec } from '../workers/temporal';
 import { ensureSearchAttributes } from '../workers/search-attributes';
@@ -148,7 +149,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cleanup.push(() => temporal.connection.close());
     // Run listings filter on Ops' search attributes, whether or not a worker has started yet.
     await ensureSearchAttributes(temporal.connection, config.namespace);
-    const nats = config.natsUrl === 'off' ? undefined : await connect({ servers: config.natsUrl, name: 'ops-server', maxReconnectAttempts: -1 });
+    const nats = config.natsUrl === 'off' ? undefined : await connectNats(config.natsUrl, { name: 'ops-server', maxReconnectAttempts: -1 });
     if (nats) cleanup.push(() => nats.close());
     const fleet = new FleetStatus(store.definitions);
     cleanup.push(async () => fleet.close());

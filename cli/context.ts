@@ -40,11 +40,11 @@ export async function temporalClient(config: OpsConfig): Promise<Client> {
 
 export async function natsConnection(config: OpsConfig): Promise<NatsConnection> {
   if (config.natsUrl === 'off') throw new CliError('run output needs NATS; OPS_NATS_URL is "off"', ExitCode.unavailable);
-  const { connect } = await import('nats');
+  const { connectNats } = await import('../activities/nats');
   try {
-    return await connect({ servers: config.natsUrl, name: 'ops-cli' });
+    return await connectNats(config.natsUrl, { name: 'ops-cli' });
   } catch (e) {
-    throw new CliError(`cannot reach NATS at ${config.natsUrl}: ${(e as Error).message} (set --nats or OPS_NATS_URL)`, ExitCode.unavailable);
+    throw new CliError((e as Error).message, ExitCode.unavailable);
   }
 }
 

@@ -266,7 +266,7 @@ test('bad YAML and a bad variable are rejected with the file and field named, an
   expect(await countRuns()).toBe(before);
 });
 
-test('a Temporal address where nothing listens is named with the reason, not after gRPC\'s 10 s deadline, and exits 5', async () => {
+test('a Temporal address or NATS URL where nothing listens is named with the reason, not after gRPC\'s 10 s deadline, and exits 5', async () => {
   const tasks = stack.writeFile('tasks-no-temporal.yaml', TASKS);
   const noTemporal = { env: { ...stack.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } };
   // Only the TCP probe knows the reason; gRPC would say "Failed to connect before the deadline".
@@ -275,6 +275,13 @@ test('a Temporal address where nothing listens is named with the reason, not aft
   expect([run.code, run.stderr]).toEqual([5, expect.stringContaining(reason)]);
   const worker = await stack.ops(['worker'], noTemporal);
   expect([worker.code, worker.stderr]).toEqual([5, expect.stringContaining(reason)]);
+  // NATS too: the worker names it ("CONNECTION_REFUSED" alone, before), as ops logs does.
+  const noNats = { env: { ...stack.env, OPS_NATS_URL: 'nats://127.0.0.1:1' } };
+  const natsReason = 'error: cannot reach NATS at nats://127.0.0.1:1: CONNECTION_REFUSED (set --nats or OPS_NATS_URL)';
+  for (const args of [['worker'], ['logs', 'some-run']]) {
+    const r = await stack.ops(args, noNats);
+    expect([r.code, r.stderr.trim()]).toEqual([5, natsReason]);
+  }
 });
 
 /** `ops run … --watch` of a run that makes no progress, until it says why; the run is terminated after. */
