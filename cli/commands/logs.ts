@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { configFrom, natsConnection, temporalClient } from '../context';
+import { CliError, ExitCode } from '../exit-codes';
 import { ApiClient, serverSettings } from '../api-client';
 import { apiLogs } from '../server-runs';
 import { LogPrinter } from '../log-printer';
@@ -36,7 +37,7 @@ export function logsCommand(program: Command): void {
         if (opts.follow) {
           // Stop following once the run has ended and its output has been read.
           const client = await temporalClient(config);
-          await mustExist(client, run);
+          await mustExist(client, run, opts.host);
           const { whenRunEnds } = await import('../../workers/runs');
           void whenRunEnds(client, run).finally(() => setTimeout(() => stop.abort(), 1000));
         }
@@ -50,17 +51,28 @@ export function logsCommand(program: Command): void {
       }
       // No output at all may be a mistyped run: say so, as the server does (it needs Temporal, so
       // output is read first and stays readable while Temporal is down).
-      if (chunks === 0 && !opts.follow) await mustExist(await temporalClient(config).catch(() => undefined), run);
+      if (chunks === 0 && !opts.follow) await mustExist(await temporalClient(config).catch(() => undefined), run, opts.host);
     });
 }
 
-/** A run Temporal does not know is an error (exit 3); one that cannot be checked is given the benefit of the doubt. */
-async function mustExist(client: Client | undefined, run: string): Promise<void> {
+/**
+ * A run Temporal does not know, or a host the run does not target, is an error (exit 3), not
+ * empty output; what cannot be checked (Temporal down, hosts found as the run starts: nodes) is
+ * given the benefit of the doubt.
+ */
+async function mustExist(client: Client | undefined, run: string, host?: string): Promise<void> {
   const { WorkflowNotFoundError } = await import('@temporalio/common');
-  await client?.workflow
+  const { runInput } = await import('../../workers/runs');
+  const started = await client?.workflow
     .getHandle(run)
     .describe()
+    .then(() => (host ? runInput(client, run) : undefined))
     .catch((e: unknown) => {
       if (e instanceof WorkflowNotFoundError) throw e;
     });
+  if (!host || !started) return;
+  const byNodes = started.kind === 'pipeline' ? Object.keys(started.input.nodeTargets ?? {}).length > 0 : Boolean(started.input.nodes);
+  const hosts = started.input.hosts.map((h) => h.name);
+  if (byNodes || hosts.includes(host)) return;
+  throw new CliError(`${host} is not a host of run ${run} (its hosts: ${hosts.slice(0, 8).join(', ')}${hosts.length > 8 ? `, and ${hosts.length - 8} more` : ''})`, ExitCode.notFound);
 }

@@ -399,7 +399,7 @@ test('Ctrl-C during ops shell stops the command on the hosts, as it would stop s
   for (const host of ['host-1', 'host-2']) expect((await stack.fleet.exec(host, 'pgrep -u opsfleet -f "sleep 31[3]" || echo none')).stdout.trim()).toBe('none');
 });
 
-test('ops logs prints a run\'s output by host, or one host\'s; a mistyped run is an error (exit 3), not empty output', async () => {
+test('ops logs prints a run\'s output by host, or one host\'s; a mistyped run or host is an error (exit 3), not empty output', async () => {
   // The line printed in two parts is published as two chunks (output streams before its newline).
   const shell = await stack.ops(['shell', '--hosts', 'host-1,host-2', '-f', hostsFile, '--', 'echo', 'logged;', 'printf', 'par;', 'sleep', '0.4;', 'echo', 'tial']);
   const runId = /^run (\S+): shell/m.exec(shell.stderr)?.[1] ?? '';
@@ -416,6 +416,9 @@ test('ops logs prints a run\'s output by host, or one host\'s; a mistyped run is
   for (const follow of [[], ['-f']]) {
     const typo = await stack.ops(['logs', `${runId}x`, ...follow]);
     expect([typo.code, typo.stdout, typo.stderr]).toEqual([3, '', `error: no run ${runId}x in this namespace\n`]);
+    // A host the run did not target is named as such, not answered with nothing.
+    const otherHost = await stack.ops(['logs', runId, '--host', 'host-3', ...follow]);
+    expect([otherHost.code, otherHost.stdout, otherHost.stderr]).toEqual([3, '', `error: host-3 is not a host of run ${runId} (its hosts: host-1, host-2)\n`]);
   }
 });
 
