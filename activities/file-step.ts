@@ -98,7 +98,11 @@ async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; su
     await execCapture(t.session, `rm -f ${tmpShell}`);
     throw stepFailure(FailureType.NonZeroExit, `checksum mismatch after transfer to ${dest}: sent ${want}, host has ${uploaded.trim()}`, { exitCode: 1, worker: t.worker });
   }
-  await mustRun(t, place, `install ${dest}`);
+  await mustRun(t, place, `install ${dest}`).catch((e: Error) => {
+    // The host's message names the temporary file; the operator knows the destination.
+    const hint = spec.owner && !t.sudo && /not permitted/i.test(e.message) ? ' (only root gives a file away: add sudo)' : '';
+    throw stepFailure(FailureType.NonZeroExit, `${e.message.split(tmp).join(dest)}${hint}`, { exitCode: 1, worker: t.worker });
+  });
   const final = await mustRun(t, `${sudo}sha256sum ${shellQuote(dest)} | cut -d' ' -f1`, `checksum ${dest}`);
   if (final.trim() !== want) throw stepFailure(FailureType.NonZeroExit, `checksum of ${dest} after install is ${final.trim()}, expected ${want}`, { exitCode: 1, worker: t.worker });
   return { changed: true, summary: `pushed ${size} bytes to ${dest} (sha256 ${want.slice(0, 12)}…, mode ${mode}${spec.owner ? `, owner ${spec.owner}` : ''})` };

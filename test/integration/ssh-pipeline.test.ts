@@ -452,6 +452,8 @@ test('ops file push puts a file on the hosts with its mode; ops file pull brings
   await stack.fleet.exec('host-1', `mkdir ${locked} && chmod 555 ${locked}`);
   const missing = await stack.ops(['file', 'push', '--hosts', 'host-1', '-f', hostsFile, local, `no-such-dir-${Date.now()}/motd`]);
   expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/✗ host-1: failed: step push: could not write no-such-dir-\d+\/motd: directory no-such-dir-\d+ does not exist on the host/)]);
+  const givenAway = await stack.ops(['file', 'push', '--hosts', 'host-1', '-f', hostsFile, '--owner', 'root', local, `given-away-${Date.now()}`]);
+  expect([givenAway.code, givenAway.stderr]).toEqual([1, expect.stringMatching(/could not install given-away-\d+: chown: changing ownership of 'given-away-\d+': Operation not permitted \(only root gives a file away: add sudo\)/)]);
   const unwritable = await stack.ops(['file', 'push', '--hosts', 'host-1', '-f', hostsFile, local, `${locked}/motd`]);
   expect([unwritable.code, unwritable.stderr]).toEqual([1, expect.stringContaining(`could not write ${locked}/motd: directory ${locked} is not writable by ${stack.fleet.user} on the host`)]);
   await stack.fleet.exec('host-1', `rmdir ${locked}`);
