@@ -15,6 +15,8 @@
  * timeout, tee, tail and pkill (coreutils, util-linux and procps).
  */
 
+import { shellQuote } from '../model/template';
+
 /** Control lines the wrapper writes on stderr; they start with ASCII RS so no script prints them by accident. */
 export const CONTROL_PREFIX = '\x1eops:';
 export type ControlEvent = 'replayed' | 'attached' | 'interrupted';
@@ -24,10 +26,6 @@ export function stepKey(workflowRunId: string, activityId: string): string {
   return `${workflowRunId}-${activityId}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-/** Quotes a value for a POSIX shell. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 const STEPS_DIR = '"$HOME/.ops/steps"';
 /** Step records older than a day are pruned; a retry comes much sooner. */

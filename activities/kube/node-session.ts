@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import type { V1Status } from '@kubernetes/client-node';
 import type { ExecIO, ExecResult, HostSession } from '../host-session';
-import { shellQuote } from '../remote-step';
+import { shellQuote } from '../../model/template';
 import type { ClusterApi } from './cluster-api';
 
 /** Enters the host's mount, UTS, IPC, network and PID namespaces from the (hostPID) step pod. */

@@ -242,6 +242,26 @@ spec:
   }
 });
 
+test('${name|quote} hands a value to the shell as one word, whatever it holds', async () => {
+  const value = `it's $HOME "quoted" $(echo no) \`id\` * ;|&`;
+  const file = stack.writeFile(
+    'quoted.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: quoted }
+spec:
+  targets: { hosts: [host-1] }
+  variables: [{ name: text, required: true }]
+  steps:
+    - name: write
+      shell: mkdir -p it && printf '%s' \${text|quote} > it/quoted
+`,
+  );
+  const { code } = await runJson(['run', '-f', hostsFile, '-f', file, '--task', 'quoted', '--var', `text=@${stack.writeFile('text.txt', value)}`]);
+  expect(code).toBe(0);
+  expect((await stack.fleet.exec('host-1', 'cat it/quoted')).stdout).toBe(value);
+});
+
 test('bad YAML and a bad variable are rejected with the file and field named, and nothing starts', async () => {
   const before = await countRuns();
   const bad = stack.writeFile('bad.yaml', `apiVersion: ops.dev/v1\nkind: Task\nmetadata: { name: bad }\nspec:\n  steps:\n    - name: x\n      shell: echo\n      timeoutSeconds: soon\n`);

@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalSession } from '../../activities/local/session';
-import { CONTROL_PREFIX, isPlainCommand, killCommand, shellQuote, stepKey, wrapperCommand } from '../../activities/remote-step';
+import { CONTROL_PREFIX, isPlainCommand, killCommand, stepKey, wrapperCommand } from '../../activities/remote-step';
+import { shellQuote } from '../../model/template';
 
 let home: string;
 const started: number[] = [];

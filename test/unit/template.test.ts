@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mapLookup, parseTemplate, renderTemplate, templateRefs, TemplateError } from '../../model/template';
 
 const render = (t: string, values: Record<string, string>) => renderTemplate(t, mapLookup(values));
@@ -20,6 +21,19 @@ describe('renderTemplate', () => {
 
   it('renders an empty value as empty, not as an error', () => {
     expect(render('[${a}]', { a: '' })).toBe('[]');
+  });
+
+  it('writes a value as one shell word with |quote, whatever it holds', () => {
+    const password = `pa$$w'rd "x" $(reboot) \`id\` *`;
+    const script = render('printf %s ${password|quote}', { password });
+    expect(script).toBe(`printf %s 'pa$$w'\\''rd "x" $(reboot) \`id\` *'`);
+    expect(execFileSync('sh', ['-c', script], { encoding: 'utf8' })).toBe(password);
+    expect(render('${ a | quote }', { a: '' })).toBe(`''`);
+    expect(templateRefs('x ${password|quote} ${b}')).toEqual(['password', 'b']);
+  });
+
+  it('refuses a filter it does not know, naming the one there is', () => {
+    expect(() => render('${a|upper}', { a: 'x' })).toThrow('"${a|upper}": unknown filter "upper" (there is: quote)');
   });
 
   it('does not re-render references contained in values', () => {
