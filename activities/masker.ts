@@ -3,6 +3,7 @@
  * secret of its own, so output split into lines is still masked.
  */
 import { MASK } from '../model/variables';
+import { shellQuote } from '../model/template';
 
 export { MASK };
 
@@ -15,8 +16,10 @@ export class SecretMasker {
 
   constructor(secrets: ReadonlyArray<string>) {
     const lines = secrets.flatMap((s) => (s.includes('\n') ? s.split('\n').map((l) => l.trim()).filter((l) => l.length >= MIN_LINE_SECRET) : []));
+    // A shell that traces (`set -x`) prints a value holding `'` as 'pa'\''ss': that form is the secret too.
+    const traced = secrets.filter((s) => s.includes("'")).map((s) => shellQuote(s).slice(1, -1));
     // Longest first, so a secret containing another is masked whole.
-    this.secrets = [...new Set([...secrets, ...lines].filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set([...secrets, ...lines, ...traced].filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
     this.longest = Math.max(0, ...this.secrets.map((s) => s.length));
   }
 

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { shellQuote } from '../../model/template';
 import { mask, MASK, SecretMasker } from '../../activities/masker';
 
 /** Streams text through a masker as StepOutput does: decided prefixes now, the raw rest later. */
@@ -32,6 +34,14 @@ function* splits(text: string): Generator<string[]> {
 }
 
 describe('mask', () => {
+  it('masks a secret with a quote in it as a tracing shell prints it too', () => {
+    const secret = "pa'ss w$rd";
+    const traced = spawnSync('bash', ['-xc', `printf '%s\\n' ${shellQuote(secret)}`], { encoding: 'utf8' });
+    expect(traced.stderr).toContain(`'pa'\\''ss w$rd'`);
+    const masker = new SecretMasker([secret]);
+    expect([masker.all(traced.stdout), masker.all(traced.stderr)]).toEqual(['***\n', "+ printf '%s\\n' '***'\n"]);
+  });
+
   it('replaces every occurrence of every secret', () => {
     expect(mask('user=admin pass=hunter2 again hunter2', ['hunter2', 'admin'])).toBe('user=*** pass=*** again ***');
     expect(MASK).toBe('***');
