@@ -98,10 +98,10 @@ async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; su
     await execCapture(t.session, `rm -f ${tmpShell}`);
     throw stepFailure(FailureType.NonZeroExit, `checksum mismatch after transfer to ${dest}: sent ${want}, host has ${uploaded.trim()}`, { exitCode: 1, worker: t.worker });
   }
-  await mustRun(t, place, `install ${dest}`).catch((e: Error) => {
-    // The host's message names the temporary file; the operator knows the destination.
-    const hint = spec.owner && !t.sudo && /not permitted/i.test(e.message) ? ' (only root gives a file away: add sudo)' : '';
-    throw stepFailure(FailureType.NonZeroExit, `${e.message.split(tmp).join(dest)}${hint}`, { exitCode: 1, worker: t.worker });
+  // The host's message names the temporary file; the operator knows the destination.
+  await mustRun(t, place, `install ${dest}`, (line) => {
+    const hint = spec.owner && !t.sudo && /not permitted/i.test(line) ? ' (only root gives a file away: add sudo)' : '';
+    return `${line.split(tmp).join(dest)}${hint}`;
   });
   const final = await mustRun(t, `${sudo}sha256sum ${shellQuote(dest)} | cut -d' ' -f1`, `checksum ${dest}`);
   if (final.trim() !== want) throw stepFailure(FailureType.NonZeroExit, `checksum of ${dest} after install is ${final.trim()}, expected ${want}`, { exitCode: 1, worker: t.worker });
@@ -154,11 +154,14 @@ async function whyUnwritable(t: Transfer, dir: string, e: Error): Promise<string
   return e.message;
 }
 
-/** Runs a bookkeeping command and returns its stdout, or fails the step with its stderr. */
-async function mustRun(t: Transfer, command: string, what: string): Promise<string> {
+/**
+ * Runs a bookkeeping command and returns its stdout, or fails the step with the last line of its
+ * stderr, told in the operator's terms by `explain`.
+ */
+async function mustRun(t: Transfer, command: string, what: string, explain: (stderr: string) => string = (line) => line): Promise<string> {
   const r = await execCapture(t.session, command);
   if (r.code !== 0) {
-    throw stepFailure(FailureType.NonZeroExit, `could not ${what}: ${r.stderr.trim().split('\n').pop() || `exit code ${r.code}`}`, { exitCode: r.code ?? 255, worker: t.worker });
+    throw stepFailure(FailureType.NonZeroExit, `could not ${what}: ${explain(r.stderr.trim().split('\n').pop() || `exit code ${r.code}`)}`, { exitCode: r.code ?? 255, worker: t.worker });
   }
   return r.stdout;
 }
