@@ -61,16 +61,16 @@ export function logsCommand(program: Command): void {
  * given the benefit of the doubt.
  */
 async function mustExist(client: Client | undefined, run: string, host?: string): Promise<void> {
+  if (!client) return;
   const { WorkflowNotFoundError } = await import('@temporalio/common');
   const { runInput } = await import('../../workers/runs');
-  const started = await client?.workflow
-    .getHandle(run)
-    .describe()
-    .then(() => (host ? runInput(client, run) : undefined))
-    .catch((e: unknown) => {
-      if (e instanceof WorkflowNotFoundError) throw e;
-    });
-  if (!host || !started) return;
+  const notFoundOnly = (e: unknown) => {
+    if (e instanceof WorkflowNotFoundError) throw e;
+  };
+  if (!host) return void (await client.workflow.getHandle(run).describe().catch(notFoundOnly));
+  // A run's first event names its hosts; reading it fails for no run as a describe does.
+  const started = await runInput(client, run).catch(notFoundOnly);
+  if (!started) return;
   const byNodes = started.kind === 'pipeline' ? Object.keys(started.input.nodeTargets ?? {}).length > 0 : Boolean(started.input.nodes);
   const hosts = started.input.hosts.map((h) => h.name);
   if (byNodes || hosts.includes(host)) return;
