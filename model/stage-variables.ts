@@ -40,10 +40,10 @@ export function resolveStageTaskVariables(
     }
   }
   const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, given, where);
+  // A mapping that rendered (an invalid one is an issue of its own) may explain an empty value.
   const explained = varIssues.map((issue) => {
-    const name = issue.path.slice(where.path.length + 1);
-    // A mapping that rendered (an invalid one is an issue of its own) may explain its empty value.
-    const empty = Object.prototype.hasOwnProperty.call(mapping, name) && Object.prototype.hasOwnProperty.call(given, name) ? emptyResults(mapping[name], results) : [];
+    const name = Object.keys(given).find((n) => issue.path === `${where.path}.${n}` && Object.prototype.hasOwnProperty.call(mapping, n));
+    const empty = name === undefined ? [] : emptyResults(mapping[name], results);
     return empty.length ? { ...issue, message: `${issue.message} (${empty.join(', ')})` } : issue;
   });
   return { values: resolved.values, secretNames: [...secret], issues: [...issues, ...explained] };
