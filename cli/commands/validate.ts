@@ -19,8 +19,8 @@ export function validateCommand(program: Command): void {
       for (const name of catalog.pipelines.keys()) issues.push(...planIssues(() => planPipelineRun(catalog, name, { variables: {}, origin })));
       for (const [name, task] of catalog.tasks) if (task.spec.targets) issues.push(...planIssues(() => planTaskRun(catalog, name, { variables: {}, origin })));
       if (issues.length) throw catalog.invalid(issues);
-      const counts = ['hosts', 'clusters', 'tasks', 'pipelines', 'schedules', 'inspections', 'eventHooks'] as const;
-      console.log(`valid: ${counts.map((k) => `${catalog[k].size} ${k.toLowerCase()}`).join(', ')}`);
+      const counts = [['hosts', 'host'], ['clusters', 'cluster'], ['tasks', 'task'], ['pipelines', 'pipeline'], ['schedules', 'schedule'], ['inspections', 'inspection'], ['eventHooks', 'eventhook']] as const;
+      console.log(`valid: ${counts.map(([k, one]) => `${catalog[k].size} ${catalog[k].size === 1 ? one : k.toLowerCase()}`).join(', ')}`);
     });
 }
 

@@ -60,7 +60,7 @@ describe('ops validate', () => {
     `apiVersion: ops.dev/v1\nkind: Task\nmetadata: { name: ${name} }\nspec:\n  targets: { selector: role=web }\n  variables: ${variables}\n  steps: [{ name: s, shell: 'echo \${token}' }]\n`;
 
   it('passes the examples, and a task whose required variable comes with --var at run time', () => {
-    expect(validate(join(__dirname, '..', '..', 'examples'))).toMatchObject({ status: 0, stdout: expect.stringMatching(/^valid: 1 hosts, 1 clusters, 4 tasks, 2 pipelines/) });
+    expect(validate(join(__dirname, '..', '..', 'examples'))).toMatchObject({ status: 0, stdout: expect.stringMatching(/^valid: 1 host, 1 cluster, 4 tasks, 2 pipelines/) });
     expect(validate(hosts, write('deploy.yaml', task('deploy', '[{ name: token, required: true, secret: true }]')))).toMatchObject({ status: 0, stderr: '' });
   });
 
