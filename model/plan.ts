@@ -9,8 +9,9 @@ import type { TargetsSpec, Task } from './task';
 import { DEFAULT_WORKER_WAIT_SECONDS, type ClusterSnapshot, type HostTarget, type PipelineRunInput, type RunOrigin, type TaskRunInput } from './run';
 import { ValidationError, type Issue } from './errors';
 import { matchesSelector, parseSelector, SelectorError } from './selector';
-import { resolveVariables } from './variables';
+import { resolveVariables, type ResolvedVariables } from './variables';
 import { templateRefs, TemplateError } from './template';
+import { resolveStageTaskVariables } from './stage-variables';
 import { LOCAL_CLUSTER, newRunId } from './naming';
 
 /** What a pipeline's task values may name besides its variables and earlier results. */
@@ -148,6 +149,8 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
   const issues: Issue[] = [];
   const { resolved, issues: varIssues } = resolveVariables(pipeline.spec.variables, request.variables, { document, path: 'variables' });
   issues.push(...varIssues);
+  const runId = request.runId ?? newRunId(pipelineName);
+  const known = { ...resolved, runId, withoutValue: new Set(varIssues.map((i) => i.path.slice('variables.'.length))) };
   const pipelineVars = new Set(pipeline.spec.variables.map((v) => v.name));
   const tasks: PipelineRunInput['tasks'] = {};
   const targets: Record<string, string[]> = {};
@@ -177,7 +180,8 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
           return;
         }
         tasks[ref.task] = { name: ref.task, spec: task.spec };
-        issues.push(...checkTaskRefVariables(task, ref.variables, pipelineVars, earlierResults, { document, path: `${path}.variables` }));
+        const refIssues = checkTaskRefVariables(task, ref.variables, pipelineVars, earlierResults, { document, path: `${path}.variables` });
+        issues.push(...(refIssues.length ? refIssues : knownValueIssues(ref.name, task, ref.variables, known, { document, path: `${path}.variables` })));
         stageResults.push([ref.name, new Set(task.spec.results.map((r) => r.name))]);
         const refTargets = ref.targets ?? task.spec.targets;
         if (onCluster(refTargets)) {
@@ -213,7 +217,7 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
   }
   if (issues.length) throw catalog.invalid(issues);
   return {
-    runId: request.runId ?? newRunId(pipelineName),
+    runId,
     pipeline,
     tasks,
     targets,
@@ -252,6 +256,25 @@ function checkTaskRefVariables(
   return issues;
 }
 
+/**
+ * A stage's values for a task that are known when the run starts (literals, pipeline variables)
+ * are checked against the task's variables then, not when the stage comes after earlier stages
+ * have changed things. Values made of earlier results or the run's status wait for their stage.
+ */
+function knownValueIssues(
+  name: string,
+  task: Task,
+  mapping: Record<string, string>,
+  pipeline: ResolvedVariables & { runId: string; withoutValue: ReadonlySet<string> },
+  where: { document: string; path: string },
+): Issue[] {
+  const { issues } = resolveStageTaskVariables({ name, spec: task.spec }, mapping, { ...pipeline, status: 'running' }, {}, where);
+  return issues.filter((issue) => {
+    const variable = issue.path.slice(where.path.length + 1);
+    const refs = Object.prototype.hasOwnProperty.call(mapping, variable) ? templateRefs(mapping[variable]) : [variable];
+    return !refs.some((ref) => ref.startsWith('tasks.') || ref === 'run.status' || pipeline.withoutValue.has(ref));
+  });
+}
 
 /** A pipeline-level template may name pipeline variables, run fields and results of earlier stages' tasks. */
 function pipelineRefIssues(template: string, pipelineVars: Set<string>, earlierResults: Map<string, Set<string>>, where: { document: string; path: string }): Issue[] {

@@ -39,7 +39,7 @@ export function resolveStageTaskVariables(
       if (pipeline.secretNames.includes(v.name)) secret.add(v.name);
     }
   }
-  const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, given, where);
+  const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, given, where, secret);
   // A mapping that rendered (an invalid one is an issue of its own) may explain an empty value.
   const explained = varIssues.map((issue) => {
     const name = Object.keys(given).find((n) => issue.path === `${where.path}.${n}` && Object.prototype.hasOwnProperty.call(mapping, n));

@@ -20,11 +20,14 @@ export interface ResolvedVariables {
 /**
  * Applies defaults and checks required, regex and enum for the given values.
  * Returns issues instead of throwing so callers can report every problem at once.
+ * `secretGiven` names variables whose value is secret although the spec does not say so (a
+ * pipeline's secret handed to a task): their values are never quoted in an issue either.
  */
 export function resolveVariables(
   specs: ReadonlyArray<VariableSpec>,
   given: Readonly<Record<string, string>>,
   where: { document?: string; path: string },
+  secretGiven: ReadonlySet<string> = new Set(),
 ): { resolved: ResolvedVariables; issues: Issue[] } {
   const issues: Issue[] = [];
   const values: Record<string, string> = {};
@@ -38,7 +41,7 @@ export function resolveVariables(
   for (const spec of specs) {
     const value = Object.prototype.hasOwnProperty.call(given, spec.name) ? given[spec.name] : spec.default;
     const path = `${where.path}.${spec.name}`;
-    const shown = spec.secret ? 'the value given' : `"${value}"`;
+    const shown = spec.secret || secretGiven.has(spec.name) ? 'the value given' : `"${value}"`;
     if (value === undefined || (spec.required && value === '')) {
       if (spec.required) issues.push({ ...where, path, message: REQUIRED_WITHOUT_VALUE });
       else values[spec.name] = '';

@@ -435,6 +435,51 @@ describe('planPipelineRun', () => {
     expect(out.issues).not.toEqual([]);
   });
 
+  it('refuses a stage value known at the start that the task would refuse when its stage comes', () => {
+    const spec = `  variables: [{ name: mode }, { name: version, required: true }]
+  stages:
+    - name: first
+      tasks: [{ task: report, variables: { message: changes things } }]
+    - name: second
+      tasks: [{ task: upgrade, variables: { version: "v\${version}" } }]
+`;
+    expect(issues(spec, { mode: 'typo', version: '1.2' }).map((i) => [i.path, i.message])).toEqual([
+      ['spec.stages[1].tasks[0].variables.version', '"v1.2" does not match [0-9.]+'],
+      ['spec.stages[1].tasks[0].variables.mode', '"typo" is not one of: dry, apply'],
+    ]);
+    expect(() => run(spec.replace('"v\${version}"', '"\${version}"'), { mode: 'apply', version: '1.2' })).not.toThrow();
+  });
+
+  it('leaves values made of earlier results, the run status or a variable still to be given to their stage', () => {
+    const spec = `  variables: [{ name: version, required: true }]
+  stages:
+    - name: probe
+      tasks: [{ task: probe, targets: { hosts: [web-1] } }]
+    - name: upgrade
+      tasks: [{ task: upgrade, variables: { mode: "\${run.status}" } }]
+  finally:
+    - name: tell
+      tasks: [{ task: upgrade, name: again, variables: { version: "\${tasks.probe.results.kernel}" } }]
+`;
+    expect(() => run(spec, { version: '1.2' })).not.toThrow();
+    expect(issues(spec).map((i) => i.path)).toEqual(['variables.version']);
+  });
+
+  it('never quotes a pipeline secret in an issue, also where the task variable is not secret', () => {
+    const found = issues(
+      `  variables: [{ name: pin, secret: true, required: true }]
+  stages:
+    - name: s
+      tasks: [{ task: upgrade, variables: { version: "\${pin}", mode: "x\${pin}" } }]
+`,
+      { pin: 'NotANumberSecret' },
+    );
+    expect(found.map((i) => [i.path, i.message])).toEqual([
+      ['spec.stages[0].tasks[0].variables.version', 'the value given does not match [0-9.]+'],
+      ['spec.stages[0].tasks[0].variables.mode', 'the value given is not one of: dry, apply'],
+    ]);
+  });
+
   it('checks the pipeline variables of the request', () => {
     const found = issues(`  variables: [{ name: message, required: true }]
   stages:
