@@ -11,7 +11,7 @@ import { renderTemplate, shellQuote, TemplateError } from '../model/template';
 import { execCapture, type HostSession } from './host-session';
 import { stepKey } from './remote-step';
 import { asStepFailure } from './shell-step';
-import { stepFailure } from './step-failure';
+import { maskFailure, stepFailure } from './step-failure';
 import { lookupFor, secretValues, stepPodContext, type ActivityDeps, type StepInput } from './step-input';
 import { needsSudo } from './hosts';
 import { mask } from './masker';
@@ -25,6 +25,7 @@ const DEFAULT_MODE = '0644';
  */
 export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise<StepOutcome> {
   const ctx = Context.current();
+  const secrets = secretValues(input);
   const spec = renderFileSpec(input, deps.identity);
   const key = stepKey(ctx.info.workflowExecution?.runId ?? '', ctx.info.activityId);
   const sink = deps.logs.forStep({ runId: input.runId, host: input.host.name, task: input.taskName, step: input.step.name, attempt: ctx.info.attempt, key });
@@ -36,12 +37,13 @@ export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise
   const stopHeartbeat = keepHeartbeating(ctx, () => ({ bytes: transferred }));
   try {
     const transfer = { session: lease.session, key, sudo: needsSudo(input.host, input.step.sudo), onBytes: (total: number) => (transferred = total), worker: deps.identity };
-    const { changed, summary } = spec.direction === 'push' ? await push(transfer, spec) : await pull(transfer, spec, input.host.name);
+    const done = spec.direction === 'push' ? await push(transfer, spec) : await pull(transfer, spec, input.host.name);
+    const summary = mask(done.summary, secrets);
     sink.publish('stdout', `${summary}\n`);
     await sink.flush();
-    return { exitCode: 0, durationMs: Date.now() - started, stdoutBytes: 0, stderrBytes: 0, tail: summary, results: {}, changed, worker: deps.identity };
+    return { exitCode: 0, durationMs: Date.now() - started, stdoutBytes: 0, stderrBytes: 0, tail: summary, results: {}, changed: done.changed, worker: deps.identity };
   } catch (e) {
-    throw asStepFailure(e, deps.identity);
+    throw maskFailure(asStepFailure(e, deps.identity), secrets);
   } finally {
     stopHeartbeat();
     lease.release();

@@ -44,7 +44,11 @@ const LEAK_ON_FAILURE = {
   spec: {
     targets: { hosts: ['host-1'] },
     variables: [{ name: 'api_token', secret: true, required: true }],
-    steps: [{ name: 'fail', shell: 'echo "cannot use ${api_token}" >&2; exit 3' }],
+    steps: [
+      // A file step's failure quotes its rendered destination: the secret in it is masked too.
+      { name: 'put', file: { content: 'x', destination: 'no-such-dir/${api_token}/x' }, allowFailure: true },
+      { name: 'fail', shell: 'echo "cannot use ${api_token}" >&2; exit 3' },
+    ],
   },
 };
 
@@ -138,6 +142,7 @@ test('a run with a secret: no secret in history, logs, events, API answers or CL
   expect(run.variables).toEqual({ api_token: '***', region: 'eu' });
   expect(run.result.stages[0].tasks[0].results).toEqual({ fingerprint: '***' });
   expect(run.result.stages[2].tasks[0].hosts[0].message).toBe('step fail: exit code 3: cannot use ***');
+  expect(run.result.stages[2].tasks[0].hosts[0].steps[0].message).toMatch(/^could not write no-such-dir\/\*\*\*\/x: directory no-such-dir\/\*\*\* does not exist/);
   expect((await stack.fleet.exec('host-1', 'cat secrets/app.key')).stdout).toBe(`key=${SECRET}\n`);
   keep('GET runs', await server.call('GET', '/api/v1/runs?pipeline=deploy-key'));
   keep('GET audit', await server.call('GET', '/api/v1/audit?limit=100'));
