@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { SecretMasker } from './masker';
-import { parseResultLine } from '../model/results';
+import { parseResultLine, resultLineName } from '../model/results';
 import { CONTROL_PREFIX, type ControlEvent } from './remote-step';
 import type { LogSink } from './logs';
 
@@ -11,6 +11,8 @@ export const TAIL_BYTES = 2048;
 const CHUNK_BYTES = 16 * 1024;
 const FLUSH_MS = 100;
 const PARTIAL_LIMIT = 4096;
+/** A result value's limit: results travel in the run's history, to later stages and to the API. */
+export const RESULT_MAX_BYTES = 16 * 1024;
 
 /**
  * Takes a step's raw output: masks secrets, publishes it in chunks to the log stream, picks up
@@ -19,6 +21,8 @@ const PARTIAL_LIMIT = 4096;
 export class StepOutput {
   readonly bytes = { stdout: 0, stderr: 0 };
   readonly results: Record<string, string> = {};
+  /** Declared results last printed with a value over RESULT_MAX_BYTES: not kept. */
+  readonly oversized = new Set<string>();
   readonly events = new Set<ControlEvent>();
   private readonly streams: Record<StreamName, StreamState> = { stdout: new StreamState(), stderr: new StreamState() };
   private readonly masker: SecretMasker;
@@ -71,7 +75,13 @@ export class StepOutput {
     if (stream === 'stdout') {
       const result = parseResultLine(text);
       // Results travel on to later stages, the API and the CLI: a secret in one is masked like output.
-      if (result && this.declaredResults.includes(result.name)) this.results[result.name] = this.masker.all(result.value);
+      if (result && this.declaredResults.includes(result.name)) {
+        if (Buffer.byteLength(result.value) > RESULT_MAX_BYTES) this.tooLong(result.name);
+        else {
+          this.results[result.name] = this.masker.all(result.value);
+          this.oversized.delete(result.name);
+        }
+      }
     }
     const masked = this.masker.all(line);
     if (masked.trim()) this.lastLines[stream] = masked.trim();
@@ -92,10 +102,21 @@ export class StepOutput {
     if (state.buffered.length >= CHUNK_BYTES) this.flushChunks();
   }
 
+  /** The last value printed for a name wins, so a value too long to keep also drops an earlier one. */
+  private tooLong(name: string): void {
+    delete this.results[name];
+    this.oversized.add(name);
+  }
+
   /** Output without a newline yet (a progress bar, a prompt) still streams, unless it may be a control or result line. */
   private emitPartial(stream: StreamName): void {
     const state = this.streams[stream];
-    if (!state.partial || (state.partial.length <= PARTIAL_LIMIT && /^[:\x1e]/.test(state.partial))) return;
+    const result = stream === 'stdout' ? resultLineName(state.partial) : undefined;
+    // A result's line waits for its end while its value may still fit (characters are never more than bytes; +1 for a \r).
+    const hold = result !== undefined ? `::result ${result}=`.length + RESULT_MAX_BYTES + 1 : PARTIAL_LIMIT;
+    if (!state.partial || (state.partial.length <= hold && /^[:\x1e]/.test(state.partial))) return;
+    // A result line this long streams before it ends: its value is over the limit.
+    if (result !== undefined && this.declaredResults.includes(result)) this.tooLong(result);
     const { masked, rest } = this.masker.prefix(state.partial);
     this.emit(stream, masked);
     state.partial = rest;

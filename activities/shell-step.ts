@@ -4,7 +4,7 @@ import type { StepOutcome } from '../model/run';
 import { FailureType } from '../model/failures';
 import { renderTemplate, TemplateError } from '../model/template';
 import { killCommand, stepKey, wrapperCommand } from './remote-step';
-import { StepOutput } from './output';
+import { RESULT_MAX_BYTES, StepOutput } from './output';
 import { ConnectError, stepFailure } from './step-failure';
 import { lookupFor, secretValues, stepPodContext, type ActivityDeps, type StepInput } from './step-input';
 import type { HostSession } from './host-session';
@@ -86,6 +86,11 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
       // stderr and stdout arrive on separate channels; the error is usually the last line of stderr.
       const line = (output.lastLine('stderr') || output.lastLine('stdout')).slice(0, 200);
       throw stepFailure(FailureType.NonZeroExit, `exit code ${exitCode}${line ? `: ${line}` : ''}`, details);
+    }
+    if (output.oversized.size) {
+      // A later stage would read an empty value and be told no host printed it.
+      const names = [...output.oversized].map((n) => `::result ${n}`).join(', ');
+      throw stepFailure(FailureType.StepInvalid, `${names}: longer than the ${RESULT_MAX_BYTES} bytes a result may hold, so not kept; write large data to a file and pass its path`, details);
     }
     return {
       exitCode,

@@ -3,6 +3,12 @@
  * The last value printed for a name wins; only names the task declares in `results` are kept.
  */
 const RESULT_LINE = /^::result ([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+const RESULT_START = /^::result ([A-Za-z_][A-Za-z0-9_]*)=/;
+
+/** The name a result line sets, from the line's beginning alone. */
+export function resultLineName(text: string): string | undefined {
+  return RESULT_START.exec(text)?.[1];
+}
 
 export function parseResultLine(line: string): { name: string; value: string } | undefined {
   const m = RESULT_LINE.exec(line.replace(/\r$/, ''));

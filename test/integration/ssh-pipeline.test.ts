@@ -112,6 +112,49 @@ test('a pipeline over 3 hosts pushes a file, runs shell and hands results to the
   expect(push?.changed).toBe(false);
 });
 
+test('a result of 12 KB reaches the next stage whole over SSH; one over 16 KB fails its step saying so, not silently', async () => {
+  const file = stack.writeFile(
+    'big-results.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: print-results }
+spec:
+  targets: { hosts: [host-1] }
+  variables: [{ name: size, default: "12000" }]
+  results: [{ name: blob }]
+  steps:
+    - name: print
+      shell: printf '::result blob=%s\\n' "$(head -c \${size} /dev/zero | tr '\\0' b)"
+---
+apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: measure }
+spec:
+  targets: { hosts: [host-2] }
+  variables: [{ name: blob, required: true }]
+  steps:
+    - name: count
+      shell: printf %s "\${blob}" | wc -c > it/blob-size
+---
+apiVersion: ops.dev/v1
+kind: Pipeline
+metadata: { name: hand-over }
+spec:
+  variables: [{ name: size, default: "12000" }]
+  stages:
+    - { name: print, tasks: [{ task: print-results }] }
+    - { name: measure, tasks: [{ task: measure, variables: { blob: "\${tasks.print-results.results.blob}" } }] }
+`,
+  );
+  const { code, outcome } = await runJson(['run', '-f', hostsFile, '-f', file, '--pipeline', 'hand-over']);
+  expect([code, outcome.result.status]).toEqual([0, 'succeeded']);
+  expect((await stack.fleet.exec('host-2', 'cat it/blob-size')).stdout.trim()).toBe('12000');
+  const tooBig = await runJson(['run', '-f', hostsFile, '-f', file, '--task', 'print-results', '--var', 'size=20000']);
+  expect(tooBig.code).toBe(1);
+  expect(hostsOf(tooBig.outcome)[0]).toMatchObject({ status: 'failed', exitCode: 0 });
+  expect(hostsOf(tooBig.outcome)[0].message).toBe('step print: ::result blob: longer than the 16384 bytes a result may hold, so not kept; write large data to a file and pass its path');
+});
+
 test('a non-zero exit is reported with its code while the other hosts succeed', async () => {
   const file = stack.writeFile(
     'exit.yaml',

@@ -1,4 +1,4 @@
-import { StepOutput, TAIL_BYTES } from '../../activities/output';
+import { RESULT_MAX_BYTES, StepOutput, TAIL_BYTES } from '../../activities/output';
 import { CONTROL_PREFIX } from '../../activities/remote-step';
 import type { LogSink } from '../../activities/logs';
 
@@ -90,6 +90,40 @@ describe('StepOutput', () => {
     output.write('stdout', b('2\r\n'));
     await output.close();
     expect(output.results).toEqual({ v: '42' });
+  });
+
+  it('keeps a result of up to RESULT_MAX_BYTES however the network splits its line', async () => {
+    const { sink, output } = setup([], ['cert']);
+    const value = 'é'.repeat(RESULT_MAX_BYTES / 2);
+    const line = b(`::result cert=${value}\n`);
+    for (let at = 0; at < line.length; at += 1000) output.write('stdout', line.subarray(at, at + 1000));
+    await output.close();
+    expect(output.results).toEqual({ cert: value });
+    expect(output.oversized.size).toBe(0);
+    expect(sink.text('stdout')).toBe(`::result cert=${value}\n`);
+  });
+
+  it('keeps no result over RESULT_MAX_BYTES, says which, and still shows the line', async () => {
+    const { sink, output } = setup([], ['small', 'big', 'later']);
+    const big = 'z'.repeat(RESULT_MAX_BYTES + 1);
+    output.write('stdout', b('::result big=short\n::result small=ok\n'));
+    output.write('stdout', b(`::result big=${big}\n`));
+    // Streamed in pieces before its end: the line outgrows the limit on the way.
+    for (let i = 0; i < 5; i += 1) output.write('stdout', b(i ? 'y'.repeat(5000) : '::result later='));
+    output.write('stdout', b('\n'));
+    await output.close();
+    expect(output.results).toEqual({ small: 'ok' });
+    expect([...output.oversized].sort()).toEqual(['big', 'later']);
+    expect(sink.text('stdout')).toContain(big);
+    expect(sink.text('stdout')).toContain(`::result later=${'y'.repeat(20000)}\n`);
+  });
+
+  it('lets a later value that fits replace one that was too long', async () => {
+    const { output } = setup([], ['v']);
+    output.write('stdout', b(`::result v=${'x'.repeat(RESULT_MAX_BYTES + 10)}\n::result v=fits\n`));
+    await output.close();
+    expect(output.results).toEqual({ v: 'fits' });
+    expect(output.oversized.size).toBe(0);
   });
 
   it('records control lines on stderr and removes them from the output and tail', async () => {
