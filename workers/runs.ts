@@ -192,24 +192,40 @@ export async function runOutcome(client: Client, runId: string, known?: RunOutco
     return kind === 'pipeline' ? { kind, result: result as PipelineRunResult } : { kind, result: result as TaskRunResult };
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
+    const status = statusOf(err);
+    const reason = failureMessage(err);
     if (kind === 'pipeline') {
       const result = resultInFailure<PipelineRunResult>(err, PIPELINE_RUN_FAILED);
-      return { kind, result: result ?? { status: statusOf(err), reason: failureMessage(err), stages: [] } };
+      return { kind, result: result ?? { status, reason, stages: status === 'cancelled' ? await cancelledStages(client, runId) : [] } };
     }
     const result = resultInFailure<TaskRunResult>(err, TASK_RUN_FAILED);
-    const status = statusOf(err);
-    const hosts = !result && status === 'cancelled' ? await cancelledHosts(client, runId) : [];
-    return { kind, result: result ?? { name: runId, status, reason: failureMessage(err), hosts, results: {} } };
+    if (result) return { kind, result };
+    const [task] = status === 'cancelled' ? await taskTree(client, runId) : [];
+    return { kind, result: { name: task?.name ?? runId, status, reason, hosts: task ? endedHosts(task.hosts) : [], results: {} } };
   }
 }
 
-/**
- * A cancelled workflow returns nothing, but its progress still says how each host that started
- * ended (cancelled, or done before the cancel): asked of the closed run, which a worker replays.
+/*
+ * A cancelled workflow returns nothing, but its progress still says how each stage, task and host
+ * that started ended (cancelled, or done before the cancel): asked of the closed run, which a worker replays.
  */
-async function cancelledHosts(client: Client, runId: string): Promise<HostResult[]> {
-  const [task] = await taskTree(client, runId);
-  return (task?.hosts ?? []).flatMap(({ host, status, exitCode, message, worker }) =>
+async function cancelledStages(client: Client, runId: string): Promise<PipelineRunResult['stages']> {
+  const { pipeline, tasks } = await queriedTree(client, runId, 'pipeline');
+  const ended = <S extends string>(status: S): Exclude<S, 'running' | 'waiting'> | 'cancelled' => (status === 'running' || status === 'waiting' ? 'cancelled' : (status as Exclude<S, 'running' | 'waiting'>));
+  return (pipeline?.stages ?? []).map((stage) => ({
+    name: stage.name,
+    status: stage.status === 'pending' ? 'skipped' : ended(stage.status),
+    ...(stage.approval ? { approval: stage.approval } : {}),
+    tasks: stage.tasks.flatMap((t) => {
+      if (t.status === 'pending') return [];
+      const hosts = tasks.find((tree) => tree.workflowId === t.workflowId)?.hosts ?? [];
+      return [{ name: t.name, status: ended(t.status), ...(t.reason ? { reason: t.reason } : {}), hosts: endedHosts(hosts), results: {} }];
+    }),
+  }));
+}
+
+function endedHosts(hosts: TaskProgress['hosts']): HostResult[] {
+  return hosts.flatMap(({ host, status, exitCode, message, worker }) =>
     status === 'running' ? [] : [{ host, status, ...(exitCode !== undefined ? { exitCode } : {}), ...(message ? { message } : {}), ...(worker ? { worker } : {}), steps: [], results: {} }],
   );
 }

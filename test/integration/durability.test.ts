@@ -174,7 +174,41 @@ spec:
   expect((await handle.describe()).status.name).toBe('CANCELLED');
   const progress = await handle.query(taskProgressQuery);
   expect(progress.hosts.map((h) => h.status)).toEqual(['cancelled', 'cancelled']);
+  // What ops watch and -o json show of the closed run: the task by its name, each host once.
+  expect(outcome.kind === 'task' && outcome.result).toMatchObject({ name: 'hang', hosts: [{ host: 'host-1', status: 'cancelled' }, { host: 'host-2', status: 'cancelled' }] });
+  const watched = await stack.ops(['watch', runId]);
+  expect(watched.stdout.split('\n').filter((l) => l.includes('cancelled') && l.includes('host-'))).toHaveLength(2);
   const left = await stack.fleet.exec('host-1', 'pgrep -u opsfleet -f "sleep 30[34]" || echo none');
   expect(left.stdout.trim()).toBe('none');
+
+  // A pipeline cancelled in its first stage still says how every stage ended.
+  const pipeline = stack.writeFile(
+    'hang-pipeline.yaml',
+    `apiVersion: ops.dev/v1
+kind: Pipeline
+metadata: { name: hang-then-more }
+spec:
+  stages:
+    - { name: wait, tasks: [{ task: hang }] }
+    - { name: never, tasks: [{ task: hang, name: again }] }
+  finally:
+    - { name: tidy, tasks: [{ task: noop, targets: { hosts: [host-3] } }] }
+---
+apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: noop }
+spec: { steps: [{ name: ok, shell: "true" }] }
+`,
+  );
+  const started = await stack.ops(['run', '-f', hostsFile, '-f', file, '-f', pipeline, '--pipeline', 'hang-then-more', '-o', 'json']);
+  const pipelineRun = JSON.parse(started.stdout).runId;
+  await waitFor('the pipeline\'s sleeps to start', async () => (await stack.fleet.exec('host-1', 'pgrep -u opsfleet -f "sleep 30[34]" | wc -l')).stdout.trim() === '4');
+  await stack.client.workflow.getHandle(pipelineRun).cancel();
+  const ended = await runOutcome(stack.client, pipelineRun);
+  expect(ended.kind === 'pipeline' && ended.result.stages.map((st) => [st.name, st.status, st.tasks.map((t) => [t.name, t.status, t.hosts.map((h) => h.status)])])).toEqual([
+    ['wait', 'cancelled', [['hang', 'cancelled', ['cancelled', 'cancelled']]]],
+    ['never', 'skipped', []],
+    ['tidy', 'succeeded', [['noop', 'succeeded', ['succeeded']]]],
+  ]);
   await worker.kill();
 });
