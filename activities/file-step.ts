@@ -35,8 +35,23 @@ export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise
   const started = Date.now();
   let transferred = 0;
   const stopHeartbeat = keepHeartbeating(ctx, () => ({ bytes: transferred }));
+  const limit = stepLimit(ctx, input.step.timeoutSeconds, deps.identity);
+  const abandoned: Array<Promise<unknown>> = [];
   try {
-    const transfer = { session: lease.session, key, sudo: needsSudo(input.host, input.step.sudo), onBytes: (total: number) => (transferred = total), worker: deps.identity };
+    const transfer: Transfer = {
+      session: lease.session,
+      // Per attempt: an attempt given up on may still be writing its temporary file.
+      key: `${key}-${ctx.info.attempt}`,
+      sudo: needsSudo(input.host, input.step.sudo),
+      onBytes: (total: number) => (transferred = total),
+      worker: deps.identity,
+      bounded: (work, cleanup) =>
+        Promise.race([work, limit.reached]).catch((e: unknown) => {
+          // SFTP transfers cannot be stopped midway: the step stops waiting, installs nothing, and tidies up once it ends.
+          if (limit.reachedBy(e)) abandoned.push(work.then(cleanup, cleanup).catch(() => undefined));
+          throw e;
+        }),
+    };
     const done = spec.direction === 'push' ? await push(transfer, spec) : await pull(transfer, spec, input.host.name);
     const summary = mask(done.summary, secrets);
     sink.publish('stdout', `${summary}\n`);
@@ -46,7 +61,10 @@ export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise
     throw maskFailure(asStepFailure(e, deps.identity), secrets);
   } finally {
     stopHeartbeat();
-    lease.release();
+    limit.clear();
+    // The connection stays leased until an abandoned transfer's clean-up has run on it.
+    if (abandoned.length) void Promise.all(abandoned).finally(() => lease.release());
+    else lease.release();
   }
 }
 
@@ -56,6 +74,26 @@ interface Transfer {
   sudo: boolean;
   onBytes: (total: number) => void;
   worker: string;
+  /** Waits for `work` until the step's timeout or a cancel; then `cleanup` runs once the work has ended. */
+  bounded<T>(work: Promise<T>, cleanup: () => Promise<unknown>): Promise<T>;
+}
+
+/**
+ * The step's timeout, and a cancel, for a transfer. A worker shutting down is no reason to stop:
+ * the transfer finishes within the shutdown's grace time, or the next attempt starts over.
+ */
+function stepLimit(ctx: Context, seconds: number, worker: string): { reached: Promise<never>; reachedBy(e: unknown): boolean; clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let reason: unknown;
+  const reached = new Promise<never>((_, reject) => {
+    const stop = (e: unknown) => reject((reason = e));
+    timer = setTimeout(() => stop(stepFailure(FailureType.StepTimedOut, `timed out after ${seconds}s; the transfer was stopped and nothing installed`, { worker })), seconds * 1000);
+    ctx.cancelled.catch((e: Error) => {
+      if (e.message !== 'WORKER_SHUTDOWN') stop(e);
+    });
+  });
+  reached.catch(() => undefined);
+  return { reached, reachedBy: (e) => reason !== undefined && e === reason, clear: () => clearTimeout(timer) };
 }
 
 function renderFileSpec(input: StepInput, worker: string): FileSpec {
@@ -76,8 +114,14 @@ async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; su
   const source = localSource(spec, t.worker);
   const { sha256: want, size } = await hashStream('bytes' in source ? Readable.from([source.bytes]) : createReadStream(source.path));
   const sudo = t.sudo ? 'sudo -n ' : '';
-  const current = await execCapture(t.session, `${sudo}sh -c ${shellQuote(`[ -f ${shellQuote(dest)} ] && sha256sum ${shellQuote(dest)} | cut -d' ' -f1 && stat -c '%a %U:%G' ${shellQuote(dest)}`)}`);
+  const d = shellQuote(dest);
+  const current = await execCapture(t.session, `${sudo}sh -c ${shellQuote(`if [ -d ${d} ]; then echo directory; elif [ -f ${d} ]; then sha256sum ${d} | cut -d' ' -f1 && stat -c '%a %U:%G' ${d}; fi`)}`);
   const [haveSum, haveMeta] = current.stdout.trim().split('\n');
+  if (haveSum === 'directory') {
+    // Installing would move the file into the directory under its temporary name.
+    const example = posix.join(dest, 'path' in source ? basename(source.path) : 'NAME');
+    throw stepFailure(FailureType.StepInvalid, `${dest} is a directory on the host: give the path of the file to write, such as ${example}`, { worker: t.worker });
+  }
   const [haveMode, haveOwner] = (haveMeta ?? '').split(' ');
   const ownerMatches = !spec.owner || haveOwner === (spec.owner.includes(':') ? spec.owner : `${spec.owner}:${haveOwner?.split(':')[1]}`);
   if (current.code === 0 && haveSum === want && normalizeMode(haveMode ?? '') === mode && ownerMatches) {
@@ -88,23 +132,30 @@ async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; su
   const tmp = t.sudo ? `.ops/upload-${t.key}` : posix.join(posix.dirname(dest), `.${posix.basename(dest)}.ops-${t.key}`);
   const tmpShell = shellQuote(tmp);
   if (t.sudo) await mustRun(t, 'mkdir -p .ops && chmod 700 .ops', 'prepare ~/.ops');
-  await t.session.upload(source, tmp, t.onBytes).catch(async (e: Error) => {
-    throw stepFailure(FailureType.NonZeroExit, `could not write ${t.sudo ? tmp : dest}: ${await whyUnwritable(t, posix.dirname(tmp), e)}`, { exitCode: 1, worker: t.worker });
-  });
   const owner = spec.owner ? spec.owner.split(':') : [];
   const place = t.sudo
     ? `sudo -n install -m ${mode}${owner[0] ? ` -o ${shellQuote(owner[0])}` : ''}${owner[1] ? ` -g ${shellQuote(owner[1])}` : ''} ${tmpShell} ${shellQuote(dest)}; rc=$?; rm -f ${tmpShell}; [ $rc -eq 0 ]`
     : `chmod ${mode} ${tmpShell} && ${spec.owner ? `chown ${shellQuote(spec.owner)} ${tmpShell} && ` : ''}mv -f ${tmpShell} ${shellQuote(dest)} || { rm -f ${tmpShell}; false; }`;
-  const uploaded = await mustRun(t, `sha256sum ${tmpShell} | cut -d' ' -f1`, `checksum ${tmp}`);
-  if (uploaded.trim() !== want) {
-    await execCapture(t.session, `rm -f ${tmpShell}`);
-    throw stepFailure(FailureType.NonZeroExit, `checksum mismatch after transfer to ${dest}: sent ${want}, host has ${uploaded.trim()}`, { exitCode: 1, worker: t.worker });
+  const removeTmp = () => execCapture(t.session, `rm -f ${tmpShell}`);
+  try {
+    const uploading = t.session.upload(source, tmp, t.onBytes).catch(async (e: Error) => {
+      throw stepFailure(FailureType.NonZeroExit, `could not write ${t.sudo ? tmp : dest}: ${await whyUnwritable(t, posix.dirname(tmp), e)}`, { exitCode: 1, worker: t.worker });
+    });
+    await t.bounded(uploading, removeTmp);
+    const uploaded = await mustRun(t, `sha256sum ${tmpShell} | cut -d' ' -f1`, `checksum ${tmp}`);
+    if (uploaded.trim() !== want) {
+      throw stepFailure(FailureType.NonZeroExit, `checksum mismatch after transfer to ${dest}: sent ${want}, host has ${uploaded.trim()}`, { exitCode: 1, worker: t.worker });
+    }
+    // The host's message names the temporary file; the operator knows the destination.
+    await mustRun(t, place, `install ${dest}`, (line) => {
+      const hint = spec.owner && !t.sudo && /not permitted/i.test(line) ? ' (only root gives a file away: add sudo)' : '';
+      return `${line.split(tmp).join(dest)}${hint}`;
+    });
+  } catch (e) {
+    // Half a file is no file: nothing is left beside the destination (a transfer still running writes to a removed file).
+    await removeTmp().catch(() => undefined);
+    throw e;
   }
-  // The host's message names the temporary file; the operator knows the destination.
-  await mustRun(t, place, `install ${dest}`, (line) => {
-    const hint = spec.owner && !t.sudo && /not permitted/i.test(line) ? ' (only root gives a file away: add sudo)' : '';
-    return `${line.split(tmp).join(dest)}${hint}`;
-  });
   const final = await mustRun(t, `${sudo}sha256sum ${shellQuote(dest)} | cut -d' ' -f1`, `checksum ${dest}`);
   if (final.trim() !== want) throw stepFailure(FailureType.NonZeroExit, `checksum of ${dest} after install is ${final.trim()}, expected ${want}`, { exitCode: 1, worker: t.worker });
   return { changed: true, summary: `pushed ${size} bytes to ${dest} (sha256 ${want.slice(0, 12)}…, mode ${mode}${spec.owner ? `, owner ${spec.owner}` : ''})` };
@@ -114,10 +165,12 @@ async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ change
   const source = spec.source ?? '';
   const localPath = join(spec.destination, host, basename(source));
   const sudo = t.sudo ? 'sudo -n ' : '';
-  const [remoteSum, remoteMode] = (await mustRun(t, `${sudo}sha256sum ${shellQuote(source)} | cut -d' ' -f1 && ${sudo}stat -c %a ${shellQuote(source)}`, `read ${source}`)).trim().split('\n');
+  const q = shellQuote(source);
+  // Not `sha256sum | cut`: the pipeline's status would be cut's, and a directory or unreadable file would pass.
+  const [remoteSum, remoteMode] = (await mustRun(t, `sum=$(${sudo}sha256sum ${q}) && echo "\${sum%% *}" && ${sudo}stat -c %a ${q}`, `read ${source}`)).trim().split('\n');
   // The copy is no more readable here than the file is on its host (a key pulled with sudo stays
-  // its owner's), and no setuid program of the host becomes one here.
-  const mode = parseInt(remoteMode ?? '600', 8) & 0o777;
+  // its owner's); no setuid program of the host becomes one here, and no other user may change it.
+  const mode = parseInt(remoteMode ?? '600', 8) & 0o755;
   const shownMode = mode.toString(8).padStart(4, '0');
   if (existsSync(localPath) && (await hashStream(createReadStream(localPath))).sha256 === remoteSum) {
     if ((statSync(localPath).mode & 0o777) === mode) return { changed: false, summary: `${localPath} already matches ${source} (sha256 ${remoteSum.slice(0, 12)}…, mode ${shownMode})` };
@@ -132,18 +185,23 @@ async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ change
   // Made before the transfer writes into it: readable by the worker's user alone while it fills.
   rmSync(tmp, { force: true });
   closeSync(openSync(tmp, 'wx', 0o600));
+  const removeTmp = async () => rmSync(tmp, { force: true });
   try {
-    await t.session.download(readable, tmp, t.onBytes);
+    const downloading = t.session.download(readable, tmp, t.onBytes).catch((e: Error) => {
+      throw stepFailure(FailureType.NonZeroExit, `could not read ${source}: ${e.message}`, { exitCode: 1, worker: t.worker });
+    });
+    await t.bounded(downloading, removeTmp);
+    const got = (await hashStream(createReadStream(tmp))).sha256;
+    if (got !== remoteSum) throw stepFailure(FailureType.NonZeroExit, `checksum mismatch pulling ${source}: host has ${remoteSum}, received ${got}`, { exitCode: 1, worker: t.worker });
+    chmodSync(tmp, mode);
+    renameSync(tmp, localPath);
   } catch (e) {
-    throw stepFailure(FailureType.NonZeroExit, `could not read ${source}: ${(e as Error).message}`, { exitCode: 1, worker: t.worker });
+    await removeTmp();
+    throw e;
   } finally {
     if (t.sudo) await execCapture(t.session, `rm -f ${shellQuote(readable)}`);
   }
-  const got = (await hashStream(createReadStream(tmp))).sha256;
-  if (got !== remoteSum) throw stepFailure(FailureType.NonZeroExit, `checksum mismatch pulling ${source}: host has ${remoteSum}, received ${got}`, { exitCode: 1, worker: t.worker });
-  chmodSync(tmp, mode);
-  renameSync(tmp, localPath);
-  return { changed: true, summary: `pulled ${source} to ${localPath} (${statSync(localPath).size} bytes, mode ${shownMode}, sha256 ${got.slice(0, 12)}…)` };
+  return { changed: true, summary: `pulled ${source} to ${localPath} (${statSync(localPath).size} bytes, mode ${shownMode}, sha256 ${remoteSum.slice(0, 12)}…)` };
 }
 
 /** Why SFTP could not create a file in `dir`, in the operator's terms: SFTP itself says only "No such file". */

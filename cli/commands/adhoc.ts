@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { API_VERSION } from '../../model/naming';
 import type { TargetsSpec } from '../../model/task';
@@ -44,11 +45,12 @@ export function adhocCommands(program: Command): void {
     .option('--mode <mode>', 'file mode on the host', '0644')
     .option('--owner <user[:group]>', 'owner on the host (needs --sudo unless it is you)')
     .action(async (source: string, destination: string, opts: AdhocOptions & { mode: string; owner?: string }, command: Command) => {
-      await runAdhoc(command, opts, { name: 'push', file: { direction: 'push', source, destination, mode: opts.mode, owner: opts.owner } });
+      // The worker reads the file: a relative path means the one here, not in the worker's directory.
+      await runAdhoc(command, opts, { name: 'push', file: { direction: 'push', source: resolve(source), destination, mode: opts.mode, owner: opts.owner } });
     });
   adhocOptions(file.command('pull').description('pull a file from hosts into DIR/<host>/').argument('<source>').argument('<directory>')).action(
     async (source: string, directory: string, opts: AdhocOptions, command: Command) => {
-      await runAdhoc(command, opts, { name: 'pull', file: { direction: 'pull', source, destination: directory } });
+      await runAdhoc(command, opts, { name: 'pull', file: { direction: 'pull', source, destination: resolve(directory) } });
     },
   );
 }
@@ -106,14 +108,19 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
  */
 function cancelOnInterrupt(runId: string, cancel: () => Promise<void>): { interrupted(): boolean; stopListening(): void } {
   let count = 0;
+  let cancelling: Promise<void> = Promise.resolve();
   const onInterrupt = () => {
     count += 1;
     if (count > 1) {
-      console.error(`\nleft without waiting; "ops watch ${runId}" follows the cancel`);
-      process.exit(ExitCode.interrupted);
+      // Leaving before the cancel reached Temporal would leave the commands running (`timeout -s INT` signals twice at once).
+      void cancelling.finally(() => {
+        console.error(`\nleft without waiting; "ops watch ${runId}" follows the cancel`);
+        process.exit(ExitCode.interrupted);
+      });
+      return;
     }
     console.error(`\ncancelling run ${runId}: stopping its commands on the hosts (Ctrl-C again to leave without waiting)`);
-    cancel().catch((e: Error) => console.error(`could not cancel run ${runId}: ${e.message}`));
+    cancelling = cancel().catch((e: Error) => console.error(`could not cancel run ${runId}: ${e.message}`));
   };
   process.on('SIGINT', onInterrupt);
   return { interrupted: () => count > 0, stopListening: () => void process.removeListener('SIGINT', onInterrupt) };

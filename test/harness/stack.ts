@@ -36,7 +36,7 @@ export interface TestStack {
    * Runs the ops CLI to its end. For commands that follow: `onStdout` sees the output so far as it
    * grows, `signal` interrupts the command (SIGINT, as Ctrl-C does).
    */
-  ops(args: string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv; signal?: AbortSignal; onStdout?: (soFar: string) => void }): Promise<{ code: number; stdout: string; stderr: string }>;
+  ops(args: string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; signal?: AbortSignal; onStdout?: (soFar: string) => void }): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -125,7 +125,7 @@ export async function startStack(fleetOptions: FleetOptions = { count: 3 }, opti
     },
     ops(args, options = {}) {
       return new Promise((resolveRun) => {
-        const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (c: Buffer) => {

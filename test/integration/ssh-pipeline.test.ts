@@ -1,10 +1,11 @@
 // Pipelines, task runs and ad-hoc commands over real sshd hosts, driven through the `ops` CLI as a user would.
-import { readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
 import type { RunOutcome } from '../../workers/runs';
 import type { HostResult } from '../../model/run';
 import { readLogs } from '../../api/logs';
+import { until } from '../harness/until';
 
 let stack: TestStack;
 let worker: WorkerProcess;
@@ -488,13 +489,14 @@ test('ops logs prints a run\'s output by host, or one host\'s; a mistyped run or
 test('ops file push puts a file on the hosts with its mode; ops file pull brings it back into DIR/<host>/', async () => {
   const local = stack.writeFile('motd.txt', 'hello from ops\n');
   const remote = `.ops-test-motd-${Date.now()}`;
-  const push = await stack.ops(['file', 'push', '--hosts', 'host-1,host-2', '-f', hostsFile, '--mode', '0600', local, remote]);
+  // Relative paths are the caller's: the worker runs in another directory.
+  const push = await stack.ops(['file', 'push', '--hosts', 'host-1,host-2', '-f', hostsFile, '--mode', '0600', basename(local), remote], { cwd: dirname(local) });
   expect(push.code).toBe(0);
   expect(push.stderr).toContain('2/2 hosts succeeded');
   expect((await stack.fleet.exec('host-2', `stat -c %a ${remote}; cat ${remote}`)).stdout).toBe('600\nhello from ops\n');
 
   const into = join(stack.dir, 'pulled');
-  const pull = await stack.ops(['file', 'pull', '--hosts', 'host-1,host-2', '-f', hostsFile, remote, into]);
+  const pull = await stack.ops(['file', 'pull', '--hosts', 'host-1,host-2', '-f', hostsFile, remote, 'pulled'], { cwd: stack.dir });
   expect(pull.code).toBe(0);
   for (const host of ['host-1', 'host-2']) expect([readFileSync(join(into, host, remote), 'utf8'), statSync(join(into, host, remote)).mode & 0o777]).toEqual(['hello from ops\n', 0o600]);
   await stack.fleet.exec('host-1', `rm -f ${remote}`);
@@ -520,6 +522,33 @@ test('ops file push puts a file on the hosts with its mode; ops file pull brings
   const unwritable = await stack.ops(['file', 'push', '--hosts', 'host-1', '-f', hostsFile, local, `${locked}/motd`]);
   expect([unwritable.code, unwritable.stderr]).toEqual([1, expect.stringContaining(`could not write ${locked}/motd: directory ${locked} is not writable by ${stack.fleet.user} on the host`)]);
   await stack.fleet.exec('host-1', `rmdir ${locked}`);
+
+  // A directory is not a file's path: refused before anything is sent, and nothing lands in it.
+  const dir = `.ops-test-dir-${Date.now()}`;
+  const listing = async () => (await stack.fleet.exec('host-1', `ls -A ${dir}`)).stdout;
+  await stack.fleet.exec('host-1', `mkdir ${dir}`);
+  const intoDir = await stack.ops(['file', 'push', '--hosts', 'host-1', '-f', hostsFile, local, dir]);
+  expect([intoDir.code, intoDir.stderr]).toEqual([1, expect.stringContaining(`${dir} is a directory on the host: give the path of the file to write, such as ${dir}/motd.txt`)]);
+  expect(await listing()).toBe('');
+  // Nor is it a file to pull: said so, and no partial copy is left here.
+  const pullDir = await stack.ops(['file', 'pull', '--hosts', 'host-1', '-f', hostsFile, dir, into]);
+  expect([pullDir.code, pullDir.stderr]).toEqual([1, expect.stringContaining(`could not read ${dir}: sha256sum: ${dir}: Is a directory`)]);
+  expect(existsSync(join(into, 'host-1', `${dir}.ops-tmp`))).toBe(false);
+
+  // A transfer past the step's timeout, or cancelled with Ctrl-C, installs nothing and leaves no partial file.
+  const big = join(stack.dir, 'big.bin');
+  writeFileSync(big, '');
+  truncateSync(big, 1024 ** 3);
+  const slow = await stack.ops(['file', 'push', '--hosts', 'host-1', '-f', hostsFile, '--timeout', '2', big, `${dir}/big.bin`]);
+  expect([slow.code, slow.stderr]).toEqual([1, expect.stringContaining('✗ host-1: timedOut: step push: timed out after 2s; the transfer was stopped and nothing installed')]);
+  expect(await listing()).toBe('');
+  const interrupt = new AbortController();
+  const cancelled = stack.ops(['file', 'push', '--hosts', 'host-1', '-f', hostsFile, big, `${dir}/big.bin`], { signal: interrupt.signal });
+  await until('the upload to start', listing, (files) => files.includes('.big.bin.ops-'), { everyMs: 100 });
+  interrupt.abort();
+  expect((await cancelled).code).toBe(130);
+  expect(await listing()).toBe('');
+  await stack.fleet.exec('host-1', `rmdir ${dir}`);
 });
 
 async function countRuns(): Promise<number> {
