@@ -1,11 +1,22 @@
 import { spawn } from 'node:child_process';
 import { chmod, copyFile, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { ExecIO, ExecResult, HostSession } from '../host-session';
 import { pruneCommand } from '../remote-step';
 
-/** `connection: local`: the worker's own machine, with the same semantics as a host over SSH. */
+/**
+ * What a login over SSH would have of the environment: the worker's own (its credentials' passwords,
+ * Temporal and NATS settings) is not the steps' to read.
+ */
+const LOGIN_ENV = ['HOME', 'USER', 'LOGNAME', 'SHELL', 'PATH', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'TERM'];
+
+function loginEnv(): NodeJS.ProcessEnv {
+  const { username } = userInfo();
+  return { ...Object.fromEntries(LOGIN_ENV.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]]))), HOME: homedir(), USER: username, LOGNAME: username };
+}
+
+/** `connection: local`: the worker's own machine, with the same semantics as a host over SSH (commands start in the home directory). */
 export class LocalSession implements HostSession {
   private pruned = false;
 
@@ -16,7 +27,7 @@ export class LocalSession implements HostSession {
       this.exec(pruneCommand(), {}).catch(() => undefined);
     }
     return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn('/bin/sh', ['-c', command], { cwd: homedir(), env: loginEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
       child.stdout.on('data', (chunk: Buffer) => io.onStdout?.(chunk));
       child.stderr.on('data', (chunk: Buffer) => io.onStderr?.(chunk));
       child.on('error', reject);

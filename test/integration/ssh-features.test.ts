@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { startStack, workerLogs, type TestStack, type WorkerProcess } from '../harness/stack';
 import { startFleet } from '../harness/fleet';
@@ -14,7 +14,8 @@ let worker: WorkerProcess;
 
 beforeAll(async () => {
   stack = await startStack({ count: 3 });
-  worker = stack.startWorker();
+  // Something only the worker's environment holds, which its steps must not see.
+  worker = stack.startWorker([], { OPS_TEST_WORKER_ONLY: 'w0rker-s3cret' });
   await worker.ready;
 });
 
@@ -57,6 +58,19 @@ test('password authentication works, and a wrong password is reported as authFai
   expect(byHost['wrong-password'].message).toContain('authentication as "opsfleet"');
   expect(byHost['no-such-credential'].status).toBe('authFailed');
   expect(byHost['no-such-credential'].message).toContain('credential "missing" is not configured on this worker');
+});
+
+test('a connection: local host runs in the home directory with a login\'s environment, not the worker\'s', async () => {
+  const task = `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: where }
+spec:
+  targets: { all: true }
+  results: [{ name: seen }]
+  steps: [{ name: look, shell: 'echo "::result seen=[$OPS_TEST_WORKER_ONLY] $(pwd) $HOME $USER"' }]
+`;
+  const [host] = await run(hostDoc('this-machine', { address: 'localhost', connection: 'local' }), task, 'where');
+  expect(host).toMatchObject({ status: 'succeeded', results: { seen: `[] ${homedir()} ${homedir()} ${userInfo().username}` } });
 });
 
 test('a host behind a bastion is reached through it', async () => {
