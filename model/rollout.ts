@@ -10,7 +10,7 @@ export function resolveCount(value: CountOrPercent, total: number): number {
 }
 
 /** Sizes of the successive batches over `total` hosts: the canary first, then `size` at a time. */
-export function planBatches(total: number, batch?: { canary?: number; size: CountOrPercent }): number[] {
+export function planBatches(total: number, batch?: { canary?: number; size?: CountOrPercent }): number[] {
   if (!batch) return total > 0 ? [total] : [];
   const sizes: number[] = [];
   let left = total;
@@ -18,7 +18,7 @@ export function planBatches(total: number, batch?: { canary?: number; size: Coun
     sizes.push(Math.min(batch.canary, left));
     left -= sizes[0];
   }
-  const size = Math.max(1, resolveCount(batch.size, total));
+  const size = batch.size === undefined ? left : Math.max(1, resolveCount(batch.size, total));
   while (left > 0) {
     sizes.push(Math.min(size, left));
     left -= size;

@@ -119,9 +119,10 @@ export const stepSpec = z
 export type StepSpec = z.infer<typeof stepSpec>;
 
 export const batchSpec = z.strictObject({
-  /** Hosts in the first batch; the run stops there if it fails. */
+  /** Hosts in the first batch; the run stops there if it fails, whatever maxFailures allows. */
   canary: z.number().int().min(1).optional(),
-  size: countOrPercent,
+  /** Hosts in each later batch; without it, all the rest at once after the canary. */
+  size: countOrPercent.refine((v) => v !== 0 && !/^0+(\.0+)?%$/.test(String(v)), 'must be at least 1 host or above 0%').optional(),
 });
 
 export const taskSpec = z

@@ -3,6 +3,7 @@ import {
   CancellationScope,
   executeChild,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -68,22 +69,33 @@ async function runTask(own: TaskRunInput): Promise<TaskRunResult> {
   const budget = failureBudget(spec.maxFailures, input.hosts.length);
   const split = input.hosts.length > HOSTS_PER_WORKFLOW;
   let offset = 0;
+  let canaryFailed = false;
   try {
     for (const [batch, size] of planBatches(input.hosts.length, spec.batch).entries()) {
       const hosts = input.hosts.slice(offset, offset + size);
       offset += size;
+      if (canaryFailed) {
+        tracker.skip(hosts, 'not started: the canary failed');
+        continue;
+      }
       if (tracker.failures() > budget) {
         tracker.skip(hosts, 'not started: the failure budget was spent');
         continue;
       }
       if (split) await runGroups(input, tracker, hosts, batch, budget - tracker.failures());
       else await runHosts(input, tracker, hosts, spec.concurrency, budget);
+      // A failed canary stops the rollout whatever maxFailures allows: that is what it is for (runs started before this rule keep the old one).
+      canaryFailed = batch === 0 && Boolean(spec.batch?.canary) && tracker.failures() > 0 && patched('canary-stops-the-rollout');
     }
   } catch (err) {
     if (isCancellation(err)) tracker.finish('cancelled', 'cancelled');
     throw err;
   }
   const failures = tracker.failures();
+  if (canaryFailed) {
+    const notStarted = tracker.results().filter((r) => r.status === 'skipped').length;
+    throw runFailed(tracker.finish('failed', `the canary failed (${tracker.failureSummary()}); ${notStarted} other host(s) not started`));
+  }
   if (failures > budget) throw runFailed(tracker.finish('failed', `${failures} of ${input.hosts.length} hosts failed (maxFailures ${budget}): ${tracker.failureSummary()}`));
   if (failures > 0) return tracker.finish('succeeded', `${failures} of ${input.hosts.length} hosts failed, within maxFailures ${budget}: ${tracker.failureSummary()}`);
   return tracker.finish('succeeded');

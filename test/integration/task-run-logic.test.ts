@@ -136,14 +136,17 @@ test('a task with a 64 KB variable and a 16 KB script runs on 250 hosts at once:
   expect((await historyLength(args.runId)).bytes).toBeLessThan(2_000_000);
 });
 
-test('rolling batches: a failing canary stops the run before the other batches', async () => {
+test('rolling batches: a failing canary stops the run before the other batches, whatever maxFailures allows', async () => {
   script = (i) => (i.host.name === 'h-0001' ? 3 : 0);
-  const result = await runTask(input(10, { steps: [{ name: 'a', shell: 'x' }], batch: { canary: 1, size: 3 } }));
-  expect(result.status).toBe('failed');
-  expect(result.reason).toContain('1 of 10 hosts failed (maxFailures 0)');
-  expect(result.hosts[0]).toMatchObject({ host: 'h-0001', status: 'failed', exitCode: 3 });
-  expect(result.hosts.slice(1).every((h) => h.status === 'skipped')).toBe(true);
-  expect(calls.map((c) => c.host.name)).toEqual(['h-0001']);
+  for (const maxFailures of [0, 3]) {
+    calls.length = 0;
+    const result = await runTask(input(10, { steps: [{ name: 'a', shell: 'x' }], batch: { canary: 1, size: 3 }, maxFailures }));
+    expect(result.status).toBe('failed');
+    expect(result.reason).toBe('the canary failed (h-0001 failed (exit 3)); 9 other host(s) not started');
+    expect(result.hosts[0]).toMatchObject({ host: 'h-0001', status: 'failed', exitCode: 3 });
+    expect(result.hosts.slice(1).map((h) => [h.status, h.message])).toEqual(Array(9).fill(['skipped', 'not started: the canary failed']));
+    expect(calls.map((c) => c.host.name)).toEqual(['h-0001']);
+  }
 });
 
 test('batches run in order, canary first, and maxFailures lets some hosts fail', async () => {

@@ -243,6 +243,26 @@ spec:
   });
 });
 
+describe('Task batches', () => {
+  const task = (batch: string) => `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: t }
+spec:
+  batch: ${batch}
+  steps: [{ shell: "true" }]
+`;
+
+  it('refuses a batch size of no hosts, which would mean something else than it says', () => {
+    for (const size of ['0', '"0%"']) {
+      expect(parseDefinitions(task(`{ size: ${size} }`), 'm.yaml').issues.map((i) => [i.path, i.message])).toEqual([['spec.batch.size', 'must be at least 1 host or above 0%']]);
+    }
+  });
+
+  it('takes a canary alone, the rest going at once after it', () => {
+    expect(parseDefinitions(task('{ canary: 1 }'), 'm.yaml').issues).toEqual([]);
+  });
+});
+
 describe('Task reference checking (checkTaskReferences)', () => {
   const task = (steps: string, extra = '') => `apiVersion: ops.dev/v1
 kind: Task

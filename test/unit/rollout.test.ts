@@ -19,6 +19,10 @@ describe('planBatches', () => {
     expect(planBatches(10, { canary: 2, size: 5 })).toEqual([2, 5, 3]);
   });
 
+  it('without a size, the rest go at once after the canary', () => {
+    expect(planBatches(10, { canary: 2 })).toEqual([2, 8]);
+  });
+
   it('a canary as large as the fleet takes all of it', () => {
     expect(planBatches(3, { canary: 5, size: 2 })).toEqual([3]);
     expect(planBatches(3, { canary: 3, size: 2 })).toEqual([3]);
