@@ -7,13 +7,13 @@
  */
 
 type Token =
-  | { kind: 'value'; value: string }
+  | { kind: 'value'; value: string; bare?: boolean }
   | { kind: 'ref'; ref: string }
   | { kind: 'op'; op: string }
   | { kind: 'paren'; paren: '(' | ')' };
 
 type Node =
-  | { kind: 'value'; value: string }
+  | { kind: 'value'; value: string; bare?: boolean }
   | { kind: 'ref'; ref: string }
   | { kind: 'not'; operand: Node }
   | { kind: 'binary'; op: string; left: Node; right: Node };
@@ -54,7 +54,7 @@ function tokenize(source: string): Token[] {
       } else {
         const m = /^[A-Za-z0-9_.+\-/:]+/.exec(source.slice(i));
         if (!m) throw new ExpressionError(`unexpected "${ch}" in "${source}"`);
-        tokens.push({ kind: 'value', value: m[0] });
+        tokens.push({ kind: 'value', value: m[0], bare: true });
         i += m[0].length;
       }
     }
@@ -112,13 +112,33 @@ export function parseExpression(source: string): Node {
       pos += 1;
       return inner;
     }
-    if (t.kind === 'value') return { kind: 'value', value: t.value };
+    if (t.kind === 'value') return t;
     if (t.kind === 'ref') return { kind: 'ref', ref: t.ref };
     throw new ExpressionError(`unexpected "${t.kind === 'op' ? t.op : t.paren}" in "${source}"`);
   };
   const node = parseOr();
-  if (pos < tokens.length) throw new ExpressionError(`unexpected text after position ${pos} in "${source}"`);
+  const extra = tokens[pos];
+  if (extra) {
+    const shown = extra.kind === 'value' ? extra.value : extra.kind === 'ref' ? `\${${extra.ref}}` : extra.kind === 'op' ? extra.op : extra.paren;
+    throw new ExpressionError(`unexpected "${shown}" after a complete condition in "${source}" (combine conditions with && or ||)`);
+  }
   return node;
+}
+
+/** Words written without quotes or `${}`: compared as the text they are. A lone one is the whole condition. */
+export function bareWords(source: string): { words: string[]; lone: boolean } {
+  const words: string[] = [];
+  const walk = (n: Node): void => {
+    if (n.kind === 'value' && n.bare) words.push(n.value);
+    if (n.kind === 'not') walk(n.operand);
+    if (n.kind === 'binary') {
+      walk(n.left);
+      walk(n.right);
+    }
+  };
+  const node = parseExpression(source);
+  walk(node);
+  return { words, lone: node.kind === 'value' && Boolean(node.bare) };
 }
 
 export function expressionRefs(source: string): string[] {

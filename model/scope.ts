@@ -4,7 +4,7 @@
  */
 import type { HostTarget, StepStatus } from './run';
 import { templateRefs, TemplateError } from './template';
-import { expressionRefs, ExpressionError } from './expression';
+import { bareWords, expressionRefs, ExpressionError } from './expression';
 
 export interface StepScope {
   runId: string;
@@ -89,9 +89,33 @@ export function checkTaskReferences(spec: TaskShape): Array<{ path: PropertyKey[
         const reason = unknownReason(ref, variables, results, earlier);
         if (reason) problems.push({ path, message: reason });
       }
+      if (field[0] === 'when') problems.push(...bareWordProblems(text, variables).map((message) => ({ path, message })));
     }
     earlier.add(step.name);
   });
+  return problems;
+}
+
+const REF_HEADS = ['steps', 'results', 'host', 'run', 'task', 'tasks'];
+const TRUTH_WORDS = ['true', 'false', 'yes', 'no', '0', '1'];
+
+/**
+ * A bare word is compared as text: `steps.check.exitCode != 0` is always true, because the words
+ * differ. Words that name something in scope must be written as `${…}` (or quoted to mean the text).
+ */
+function bareWordProblems(when: string, variables: Set<string>): string[] {
+  let found: ReturnType<typeof bareWords>;
+  try {
+    found = bareWords(when);
+  } catch {
+    return []; // reported with the references
+  }
+  const problems = found.words
+    .filter((w) => variables.has(w) || (w.includes('.') && REF_HEADS.includes(w.split('.')[0])))
+    .map((w) => `"${w}" is compared as the text "${w}", not its value: write \${${w}} (or '${w}' to mean the text)`);
+  if (!problems.length && found.lone && !TRUTH_WORDS.includes(found.words[0].toLowerCase())) {
+    problems.push(`"${when}" alone is always true: compare a value, e.g. \${name} == ${found.words[0]}`);
+  }
   return problems;
 }
 

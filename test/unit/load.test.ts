@@ -330,6 +330,27 @@ ${steps}`;
     expect(issues.map((i) => i.message)).toEqual(['"${results.version}" names result "version", which the task does not declare in results']);
   });
 
+  it('refuses a when that compares the name of a value instead of the value, or is one word that is always true', () => {
+    const issues = parseDefinitions(
+      task(`    - name: a
+      shell: "true"
+    - when: steps.a.exitCode != 0
+      shell: echo
+    - when: version == '1.2'
+      shell: echo
+    - when: maybe
+      shell: echo
+    - when: \${version} == 1.2 && \${steps.a.status} == succeeded || true
+      shell: echo
+`),
+    ).issues;
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      ['spec.steps[1].when', `"steps.a.exitCode" is compared as the text "steps.a.exitCode", not its value: write \${steps.a.exitCode} (or 'steps.a.exitCode' to mean the text)`],
+      ['spec.steps[2].when', `"version" is compared as the text "version", not its value: write \${version} (or 'version' to mean the text)`],
+      ['spec.steps[3].when', '"maybe" alone is always true: compare a value, e.g. ${name} == maybe'],
+    ]);
+  });
+
   it('refuses an invalid reference or expression in a step', () => {
     const issues = parseDefinitions(
       task(`    - shell: echo \${a b}
