@@ -53,6 +53,7 @@ export function resolveStageTaskVariables(
 function emptyResults(template: string, results: Readonly<Record<string, Readonly<Record<string, string>>>>): string[] {
   return templateRefs(template).flatMap((ref) => {
     const m = /^tasks\.([^.]+)\.results\.([^.]+)$/.exec(ref);
-    return m && !results[m[1]]?.[m[2]] ? [`\${${ref}} is empty: no host of ${m[1]} printed ::result ${m[2]}=…`] : [];
+    if (!m || results[m[1]]?.[m[2]]) return [];
+    return [results[m[1]] ? `\${${ref}} is empty: no host of ${m[1]} printed ::result ${m[2]}=…` : `\${${ref}} is empty: ${m[1]} did not run`];
   });
 }

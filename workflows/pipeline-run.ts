@@ -89,13 +89,16 @@ export async function pipelineRun(given: PipelineRunInput): Promise<PipelineRunR
   if (status === 'running') status = 'succeeded';
   // `finally` stages run whatever happened, even when the run itself was cancelled.
   await CancellationScope.nonCancellable(async () => {
-    for (const [i, stage] of spec.finally.entries()) await runStage(stage, spec.stages.length + i);
+    for (const [i, stage] of spec.finally.entries()) {
+      await runStage(stage, spec.stages.length + i);
+      const last = stages[stages.length - 1];
+      if (last.status !== 'failed') continue;
+      // A later finally stage's ${run.status} says so; a run already failed or cancelled keeps that status, and says this too.
+      const failure = `finally stage ${stage.name} failed: ${last.reason}`;
+      reason = reason ? `${reason}; ${failure}` : failure;
+      if (status === 'succeeded') status = 'failed';
+    }
   });
-  const finallyFailed = stages.slice(spec.stages.length).find((s) => s.status === 'failed');
-  if (status === 'succeeded' && finallyFailed) {
-    status = 'failed';
-    reason = `finally stage ${finallyFailed.name} failed: ${finallyFailed.reason}`;
-  }
   progress.status = status;
   progress.reason = reason;
   setCurrentDetails(`${status}${reason ? `: ${reason}` : ''}`);

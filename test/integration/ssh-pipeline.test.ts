@@ -156,6 +156,40 @@ spec:
   expect(hostsOf(tooBig.outcome)[0].message).toBe('step print: ::result blob: longer than the 16384 bytes a result may hold, so not kept; write large data to a file and pass its path');
 });
 
+test('a finally stage that fails makes the run failed, and a later finally stage\'s ${run.status} says so', async () => {
+  const file = stack.writeFile(
+    'finally.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: note }
+spec:
+  targets: { hosts: [host-3] }
+  variables: [{ name: what, required: true }]
+  steps: [{ name: write, shell: 'mkdir -p it && echo "\${what}" > it/finally-status' }]
+---
+apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: broken-cleanup }
+spec:
+  targets: { hosts: [host-3] }
+  steps: [{ name: clean, shell: 'exit 4' }]
+---
+apiVersion: ops.dev/v1
+kind: Pipeline
+metadata: { name: clean-up-after }
+spec:
+  stages:
+    - { name: work, tasks: [{ task: note, name: work, variables: { what: working } }] }
+  finally:
+    - { name: clean, tasks: [{ task: broken-cleanup }] }
+    - { name: tell, tasks: [{ task: note, variables: { what: "run \${run.status}" } }] }
+`,
+  );
+  const { code, outcome } = await runJson(['run', '-f', hostsFile, '-f', file, '--pipeline', 'clean-up-after']);
+  expect([code, outcome.result.status, outcome.result.reason]).toEqual([1, 'failed', 'finally stage clean failed: broken-cleanup: 1 of 1 hosts failed (maxFailures 0): host-3 failed (exit 4)']);
+  expect((await stack.fleet.exec('host-3', 'cat it/finally-status')).stdout).toBe('run failed\n');
+});
+
 test('a non-zero exit is reported with its code while the other hosts succeed', async () => {
   const file = stack.writeFile(
     'exit.yaml',

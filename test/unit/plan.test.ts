@@ -525,6 +525,11 @@ describe('resolveStageTaskVariables', () => {
     ]);
   });
 
+  it('says a result is empty because its task did not run (a stage skipped after a failure)', () => {
+    const out = resolveStageTaskVariables({ name: 'upgrade', spec: upgrade().spec }, { version: '${tasks.probe.results.kernel}' }, pipelineState({}), {}, where);
+    expect(out.issues.map((i) => i.message)).toEqual(['is required and has no value (${tasks.probe.results.kernel} is empty: probe did not run)']);
+  });
+
   it('falls back to the pipeline variable of the same name, then the task default', () => {
     const out = resolveStageTaskVariables({ name: 'report', spec: report().spec }, {}, pipelineState({ message: 'from pipeline', other: 'x' }), {}, where);
     expect(out.issues).toEqual([]);
