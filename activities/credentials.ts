@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -40,18 +40,27 @@ export interface SshAuth {
   agent?: string;
 }
 
+/** The file as last read, and when it was changed then. */
+type Loaded = { config: z.infer<typeof credentialsFileSchema>; changedMs: number };
+
 export class CredentialStore {
   private constructor(
-    private readonly config: z.infer<typeof credentialsFileSchema>,
+    private loaded: Loaded,
     private readonly file: string,
   ) {}
 
   /** A missing file means no named credentials: hosts then use the agent or ~/.ssh keys. */
   static load(file: string): CredentialStore {
-    if (!existsSync(file)) return new CredentialStore({ credentials: {} }, file);
-    const parsed = credentialsFileSchema.safeParse(parse(readFileSync(file, 'utf8')) ?? {});
-    if (!parsed.success) throw new ValidationError(zodIssues(parsed.error).map((i) => ({ ...i, file })));
-    return new CredentialStore(parsed.data, file);
+    return new CredentialStore(readCredentials(file), file);
+  }
+
+  /**
+   * The file is read again when it changes, so a credential added or rotated needs no restart;
+   * a change that does not parse is an error until it is fixed (the worker never falls back).
+   */
+  private get config(): Loaded['config'] {
+    if (changedMs(this.file) !== this.loaded.changedMs) this.loaded = readCredentials(this.file);
+    return this.loaded.config;
   }
 
   /** Resolves a reference; an unknown reference is an error, never a silent fallback. */
@@ -109,4 +118,16 @@ function defaultAuth(username: string | undefined): SshAuth {
     agent: process.env.SSH_AUTH_SOCK,
     privateKey: keyFile ? readFileSync(keyFile) : undefined,
   };
+}
+
+function changedMs(file: string): number {
+  return existsSync(file) ? statSync(file).mtimeMs : 0;
+}
+
+function readCredentials(file: string): Loaded {
+  const changed = changedMs(file);
+  if (!changed) return { config: { credentials: {} }, changedMs: 0 };
+  const parsed = credentialsFileSchema.safeParse(parse(readFileSync(file, 'utf8')) ?? {});
+  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error).map((i) => ({ ...i, file })));
+  return { config: parsed.data, changedMs: changed };
 }

@@ -51,8 +51,13 @@ export function connectSsh(target: HostTarget, deps: ConnectDeps, sock?: Duplex)
       .once('error', (err: Error & { level?: string; code?: string }) => {
         client.end();
         reject(classifyConnectError(target, auth.username, err, hostKeyRefusal));
-      })
-      .connect(config);
+      });
+    try {
+      client.connect(config);
+    } catch (e) {
+      // ssh2 refuses a key it cannot parse before connecting: the credential is wrong, not the host.
+      reject(new ConnectError(FailureType.AuthFailed, `${target.name}: credential "${target.credentialRef ?? 'default'}" cannot be used: ${(e as Error).message}`));
+    }
   });
 }
 

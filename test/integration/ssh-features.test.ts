@@ -60,6 +60,26 @@ test('password authentication works, and a wrong password is reported as authFai
   expect(byHost['no-such-credential'].message).toContain('credential "missing" is not configured on this worker');
 });
 
+test('a credential added to the worker\'s file is used without a restart; a key that cannot be read is authFailed, naming the credential', async () => {
+  const [h1] = stack.fleet.hosts;
+  const file = stack.env.OPS_CREDENTIALS_FILE as string;
+  const before = readFileSync(file, 'utf8');
+  const junkKey = join(stack.dir, 'not-a-key');
+  writeFileSync(junkKey, 'this is not a private key\n');
+  writeFileSync(file, `${before}  added-later:\n    username: ${stack.fleet.user}\n    privateKeyFile: ${stack.fleet.clientKeyPath}\n  junk:\n    username: ${stack.fleet.user}\n    privateKeyFile: ${junkKey}\n`);
+  try {
+    const results = await run(
+      hostDoc('added-later', { address: h1.address, port: h1.port, hostKey: h1.hostKeyFingerprint, credentialRef: 'added-later' }) +
+        hostDoc('junk-key', { address: h1.address, port: h1.port, hostKey: h1.hostKeyFingerprint, credentialRef: 'junk' }),
+    );
+    const byHost = Object.fromEntries(results.map((r) => [r.host, r]));
+    expect(byHost['added-later'].status).toBe('succeeded');
+    expect(byHost['junk-key']).toMatchObject({ status: 'authFailed', message: expect.stringContaining('junk-key: credential "junk" cannot be used: Cannot parse privateKey') });
+  } finally {
+    writeFileSync(file, before);
+  }
+});
+
 test('a connection: local host runs in the home directory with a login\'s environment, not the worker\'s', async () => {
   const task = `apiVersion: ops.dev/v1
 kind: Task
