@@ -110,6 +110,10 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     const read = await server.call('GET', '/api/v1/clusters/edge');
     expect(read.body.spec.description).toBe('second');
     expect(read.body.metadata.resourceVersion).toBe(v2);
+    // What a GET answers, status and all, goes back as it is (the status is the server's, and ignored).
+    expect(read.body.status).toBeDefined();
+    const readBack = await server.call('PUT', '/api/v1/clusters/edge', { body: read.body });
+    expect([readBack.status, readBack.headers.get('ops-outcome')]).toEqual([200, 'unchanged']);
     expect((await server.call('DELETE', '/api/v1/clusters/edge')).status).toBe(200);
     expect((await server.call('GET', '/api/v1/clusters/edge')).status).toBe(404);
     expect((await server.call('DELETE', '/api/v1/clusters/edge')).status).toBe(404);
@@ -314,6 +318,8 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     const table = await stack.ops(['get', 'tasks', '-l', 'team=ops'], { env });
     expect(table.stdout).toMatch(/^NAME\s+STEPS\s+TARGETS\s+VARIABLES\nhello\s+1\s+host-2\s+who\n$/);
     expect(JSON.parse((await stack.ops(['get', 'hosts', 'host-3', '-o', 'json'], { env })).stdout).spec.address).toBe(stack.fleet.hosts[2].address);
+    const readBack = stack.writeFile(`host-3-${storeName}.yaml`, (await stack.ops(['get', 'hosts', 'host-3', '-o', 'yaml'], { env })).stdout);
+    expect(await stack.ops(['apply', '-f', readBack], { env })).toMatchObject({ code: 0, stdout: 'host/host-3 unchanged\n' });
     const run = await stack.ops(['run', 'task', 'hello', '--var', 'who=cli', '--watch'], { env });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/✓ host-2\s+succeeded/);
