@@ -55,6 +55,10 @@ export class Catalog {
     this.mapFor(resource.kind).set(resource.metadata.name, resource);
   }
 
+  has(kind: Kind, name: string): boolean {
+    return this.mapFor(kind).has(name);
+  }
+
   /** The message for a reference to a `kind` that is not defined, with what there is instead. */
   undefinedReference(kind: Kind, name: string): string {
     return `names ${kind} "${name}", which is not defined${this.notDefinedHint(kind, name)}`;

@@ -8,23 +8,49 @@ import { ValidationError, type Issue } from './errors';
 import type { EventHook } from './event-hook';
 import type { Inspection } from './inspection';
 import { planPipelineRun, planTaskRun, selectHosts } from './plan';
-import type { Resource } from './resources';
+import type { Kind, Resource } from './resources';
 import type { PipelineRunInput, TaskRunInput } from './run';
 import type { Schedule } from './schedule';
 import { parseTemplate, renderTemplate } from './template';
 import { resolveVariables } from './variables';
 import type { VariableSpec } from './variables-schema';
 
-/** The input every run of the schedule starts from, planned like a run started now; secrets cannot be stored. */
+/** A name one definition gives to another, and where it gives it. */
+interface Reference {
+  kind: Kind;
+  name: string;
+  path: string;
+}
+
+/** The pipeline or task (and cluster) the run of a Schedule (`spec`) or EventHook (`spec.run`) names. */
+function runReferences(run: { pipeline?: string; task?: string; cluster?: string }, at: string): Reference[] {
+  const named: Array<[Kind, string | undefined, string]> = [
+    ['Pipeline', run.pipeline, 'pipeline'],
+    ['Task', run.task, 'task'],
+    ['Cluster', run.cluster, 'cluster'],
+  ];
+  return named.flatMap(([kind, name, field]) => (name === undefined ? [] : [{ kind, name, path: `${at}.${field}` }]));
+}
+
+function undefinedReferences(catalog: Catalog, document: string, references: Reference[]): Issue[] {
+  return references.filter((r) => !catalog.has(r.kind, r.name)).map((r) => ({ document, path: r.path, message: catalog.undefinedReference(r.kind, r.name) }));
+}
+
+/**
+ * The input every run of the schedule starts from, planned like a run started now. Issues about
+ * what the schedule gives are the schedule's; secrets cannot be stored.
+ */
 export function planScheduledRun(catalog: Catalog, schedule: Schedule): PipelineRunInput | TaskRunInput {
   const { name } = schedule.metadata;
   const { spec } = schedule;
-  const request = { variables: spec.variables, origin: { trigger: 'schedule' as const, requester: `schedule:${name}` }, runId: name };
+  const document = `Schedule/${name}`;
+  const missing = undefinedReferences(catalog, document, runReferences(spec, 'spec'));
+  if (missing.length) throw catalog.invalid(missing);
+  const variablesAt = { document, path: 'spec.variables' };
+  const request = { variables: spec.variables, variablesAt, origin: { trigger: 'schedule' as const, requester: `schedule:${name}` }, runId: name };
   const input = spec.pipeline ? planPipelineRun(catalog, spec.pipeline, request) : planTaskRun(catalog, spec.task as string, { ...request, cluster: spec.cluster });
   const stored = input.secretNames.filter((n) => n in spec.variables);
-  if (stored.length) {
-    throw new ValidationError([{ document: `Schedule/${name}`, path: 'spec.variables', message: `${stored.join(', ')}: secret variables cannot be given by a schedule (it would keep them in clear)` }]);
-  }
+  if (stored.length) throw catalog.invalid(stored.map((n) => ({ ...variablesAt, path: `${variablesAt.path}.${n}`, message: 'is a secret variable: a schedule cannot give it (it would keep it in clear)' })));
   return input;
 }
 
@@ -51,10 +77,9 @@ function inspectionIssues(catalog: Catalog, inspection: Inspection): Issue[] {
 function hookIssues(catalog: Catalog, hook: EventHook): Issue[] {
   const document = `EventHook/${hook.metadata.name}`;
   const run = hook.spec.run;
-  if (run?.pipeline && !catalog.pipelines.has(run.pipeline)) return [{ document, path: 'spec.run.pipeline', message: catalog.undefinedReference('Pipeline', run.pipeline) }];
-  if (run?.task && !catalog.tasks.has(run.task)) return [{ document, path: 'spec.run.task', message: catalog.undefinedReference('Task', run.task) }];
-  if (run?.cluster && !catalog.clusters.has(run.cluster)) return [{ document, path: 'spec.run.cluster', message: catalog.undefinedReference('Cluster', run.cluster) }];
   if (!run) return [];
+  const missing = undefinedReferences(catalog, document, runReferences(run, 'spec.run'));
+  if (missing.length) return missing;
   const specs = run.pipeline ? catalog.pipelines.get(run.pipeline)?.spec.variables : catalog.tasks.get(run.task as string)?.spec.variables;
   return hookVariableIssues(specs ?? [], run.variables, { document, path: 'spec.run.variables' });
 }
