@@ -55,6 +55,11 @@ export class Catalog {
     this.mapFor(resource.kind).set(resource.metadata.name, resource);
   }
 
+  /** Every definition, of every kind (the built-in cluster too). */
+  definitions(): Resource[] {
+    return [this.hosts, this.clusters, this.tasks, this.pipelines, this.schedules, this.inspections, this.eventHooks].flatMap((m) => [...m.values()]);
+  }
+
   has(kind: Kind, name: string): boolean {
     return this.mapFor(kind).has(name);
   }

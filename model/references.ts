@@ -1,13 +1,13 @@
 /**
- * Checks that need the other definitions: what a Schedule, Inspection or EventHook names must
- * exist, and a Schedule's runs must be plannable. The API refuses a definition that fails them
- * (422), and `ops validate` reports them.
+ * Checks that need the other definitions: what a Host, Schedule, Inspection or EventHook names must
+ * exist (and a Host's jump hosts must not loop), and a Schedule's runs must be plannable. The API
+ * refuses a definition that fails them (422) and the deletion of a definition one of them names
+ * (409); `ops validate` reports them.
  */
 import type { Catalog } from './catalog';
 import { ValidationError, type Issue } from './errors';
 import type { EventHook } from './event-hook';
-import type { Inspection } from './inspection';
-import { planPipelineRun, planTaskRun, selectHosts } from './plan';
+import { planPipelineRun, planTaskRun, selectHosts, toHostTarget } from './plan';
 import type { Kind, Resource } from './resources';
 import type { PipelineRunInput, TaskRunInput } from './run';
 import type { Schedule } from './schedule';
@@ -30,6 +30,37 @@ function runReferences(run: { pipeline?: string; task?: string; cluster?: string
     ['Cluster', run.cluster, 'cluster'],
   ];
   return named.flatMap(([kind, name, field]) => (name === undefined ? [] : [{ kind, name, path: `${at}.${field}` }]));
+}
+
+/** What the definition names that must exist. */
+function namedReferences(resource: Resource): Reference[] {
+  switch (resource.kind) {
+    case 'Host': {
+      const { cluster, bastion } = resource.spec;
+      return [{ kind: 'Cluster', name: cluster, path: 'spec.cluster' }, ...(bastion === undefined ? [] : [{ kind: 'Host' as const, name: bastion, path: 'spec.bastion' }])];
+    }
+    case 'Inspection': {
+      const hosts = (resource.spec.targets?.hosts ?? []).map((name, i) => ({ kind: 'Host' as const, name, path: `spec.targets.hosts[${i}]` }));
+      return [{ kind: 'Cluster', name: resource.spec.cluster, path: 'spec.cluster' }, ...hosts];
+    }
+    case 'Schedule':
+      return runReferences(resource.spec, 'spec');
+    case 'EventHook':
+      return resource.spec.run ? runReferences(resource.spec.run, 'spec.run') : [];
+    default:
+      return [];
+  }
+}
+
+/** The definitions that name `kind/name`, each at the field that names it: while there are any, it cannot be deleted. */
+export function referencesTo(catalog: Catalog, kind: Kind, name: string): Issue[] {
+  return catalog.definitions().flatMap((resource) => {
+    const document = `${resource.kind}/${resource.metadata.name}`;
+    if (document === `${kind}/${name}`) return [];
+    return namedReferences(resource)
+      .filter((ref) => ref.kind === kind && ref.name === name)
+      .map((ref) => ({ document, path: ref.path, message: `names ${kind} "${name}"` }));
+  });
 }
 
 function undefinedReferences(catalog: Catalog, document: string, references: Reference[]): Issue[] {
@@ -55,11 +86,15 @@ export function planScheduledRun(catalog: Catalog, schedule: Schedule): Pipeline
 }
 
 export function referenceIssues(catalog: Catalog, resource: Resource): Issue[] {
+  const missing = undefinedReferences(catalog, `${resource.kind}/${resource.metadata.name}`, namedReferences(resource));
+  if (missing.length) return missing;
   switch (resource.kind) {
+    case 'Host':
+      return issuesOf(() => toHostTarget(catalog, resource)); // a chain of jump hosts that loops
     case 'Schedule':
       return issuesOf(() => planScheduledRun(catalog, resource));
     case 'Inspection':
-      return inspectionIssues(catalog, resource);
+      return resource.spec.targets ? selectHosts(catalog, resource.spec.targets, { document: `Inspection/${resource.metadata.name}`, path: 'spec.targets' }).issues : [];
     case 'EventHook':
       return hookIssues(catalog, resource);
     default:
@@ -67,21 +102,11 @@ export function referenceIssues(catalog: Catalog, resource: Resource): Issue[] {
   }
 }
 
-function inspectionIssues(catalog: Catalog, inspection: Inspection): Issue[] {
-  const document = `Inspection/${inspection.metadata.name}`;
-  const { spec } = inspection;
-  if (!catalog.clusters.has(spec.cluster)) return [{ document, path: 'spec.cluster', message: catalog.undefinedReference('Cluster', spec.cluster) }];
-  return spec.targets ? selectHosts(catalog, spec.targets, { document, path: 'spec.targets' }).issues : [];
-}
-
 function hookIssues(catalog: Catalog, hook: EventHook): Issue[] {
-  const document = `EventHook/${hook.metadata.name}`;
   const run = hook.spec.run;
   if (!run) return [];
-  const missing = undefinedReferences(catalog, document, runReferences(run, 'spec.run'));
-  if (missing.length) return missing;
   const specs = run.pipeline ? catalog.pipelines.get(run.pipeline)?.spec.variables : catalog.tasks.get(run.task as string)?.spec.variables;
-  return hookVariableIssues(specs ?? [], run.variables, { document, path: 'spec.run.variables' });
+  return hookVariableIssues(specs ?? [], run.variables, { document: `EventHook/${hook.metadata.name}`, path: 'spec.run.variables' });
 }
 
 /**

@@ -119,6 +119,22 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect((await server.call('DELETE', '/api/v1/clusters/edge')).status).toBe(404);
   });
 
+  test('a put that would leave the definitions invalid, or a delete of what another names, changes nothing', async () => {
+    const host = (name: string, spec: Record<string, unknown>) => server.call('PUT', `/api/v1/hosts/${name}`, { body: { apiVersion: API, kind: 'Host', metadata: { name }, spec: { address: '127.0.0.9', trustOnFirstUse: true, ...spec } } });
+    const loop = await host('host-9', { bastion: 'host-9' });
+    expect([loop.status, loop.body.issues]).toEqual([422, [{ document: 'Host/host-9', path: 'spec.bastion', message: 'forms a loop: host-9 → host-9' }]]);
+    expect((await server.call('GET', '/api/v1/hosts/host-9')).status).toBe(404);
+    const noCluster = await host('h-c2', { cluster: 'c2' });
+    expect([noCluster.status, noCluster.body.issues[0].path]).toEqual([422, 'spec.cluster']);
+    expect((await server.call('PUT', '/api/v1/clusters/c2', { body: { apiVersion: API, kind: 'Cluster', metadata: { name: 'c2' }, spec: {} } })).status).toBe(201);
+    expect((await host('h-c2', { cluster: 'c2' })).status).toBe(201);
+    const named = await server.call('DELETE', '/api/v1/clusters/c2');
+    expect([named.status, named.body.message]).toEqual([409, 'Cluster/c2 is named by Host/h-c2 (spec.cluster): change or delete those first']);
+    expect((await server.call('GET', '/api/v1/clusters/c2')).status).toBe(200);
+    expect((await server.call('DELETE', '/api/v1/hosts/h-c2')).status).toBe(200);
+    expect((await server.call('DELETE', '/api/v1/clusters/c2')).status).toBe(200);
+  });
+
   test('lists by label selector', async () => {
     const names = async (selector: string) => (await server.call('GET', `/api/v1/hosts?labelSelector=${encodeURIComponent(selector)}`)).body.items.map((h: any) => h.metadata.name);
     expect(await names('role=fleet')).toEqual(['host-1', 'host-2', 'host-3']);
@@ -358,7 +374,8 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(openapi.components.schemas.PipelineRunRequest.required).toEqual(['pipeline']);
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/v1/hosts/{name}', '/api/v1/pipelineruns', '/api/v1/runs/{id}/logs']));
     const metrics = await until('run metrics', async () => (await server.call('GET', '/metrics', { token: null })).body as string, (m) => /ops_runs_finished_total\{kind="pipeline",status="succeeded",trigger="api"\} [1-9]/.test(m));
-    expect(metrics).toMatch(/ops_http_requests_total\{method="PUT",route="\/api\/v1\/hosts\/:name",status="201"\} 3/);
+    // The fleet's three hosts, and h-c2 of the references test.
+    expect(metrics).toMatch(/ops_http_requests_total\{method="PUT",route="\/api\/v1\/hosts\/:name",status="201"\} 4/);
     expect(metrics).toMatch(/ops_runs_started_total\{kind="task",trigger="api"\} [1-9]/);
     expect(metrics).toMatch(/ops_run_duration_seconds_bucket\{le="\+Inf",kind="pipeline",status="succeeded"\} [1-9]/);
     // Every defined host is counted once, by its last heartbeat (or unknown before its first).

@@ -1,7 +1,7 @@
 import { parseDefinitions } from '../../model/load';
 import { Catalog } from '../../model/catalog';
 import { formatIssue } from '../../model/errors';
-import { referenceIssues } from '../../model/references';
+import { referenceIssues, referencesTo } from '../../model/references';
 import type { Resource } from '../../model/resources';
 
 function parsed(text: string): Resource[] {
@@ -43,5 +43,46 @@ describe('an EventHook that starts a run', () => {
       'EventHook/h: spec.run.variables.mode: "medium" is not one of: fast, slow',
       'EventHook/h: spec.run.variables.who: is required and has no value',
     ]);
+  });
+});
+
+describe('a Host', () => {
+  const catalog = () => Catalog.from(parsed(`${DEFS}---\n${HOSTS}`).map((r) => ({ resource: r })));
+  const HOSTS = `apiVersion: ops.dev/v1
+kind: Cluster
+metadata: { name: c2 }
+spec: {}
+---
+apiVersion: ops.dev/v1
+kind: Host
+metadata: { name: h-c2 }
+spec: { address: 10.0.0.2, trustOnFirstUse: true, cluster: c2, bastion: jump }
+---
+apiVersion: ops.dev/v1
+kind: Host
+metadata: { name: jump }
+spec: { address: 10.0.0.3, trustOnFirstUse: true, cluster: c2 }
+`;
+  // As the server checks a definition put: among the others, in place of the one of its name.
+  const host = (spec: string) => {
+    const put = doc('Host', 'host-9', `{ address: 127.0.0.9, trustOnFirstUse: true, ${spec} }`);
+    const others = catalog();
+    others.add(put);
+    return referenceIssues(others, put).map(formatIssue);
+  };
+
+  it('must name a defined cluster and bastion, and a bastion that does not lead back to it', () => {
+    expect(host('cluster: c3')).toEqual(['Host/host-9: spec.cluster: names Cluster "c3", which is not defined (defined: c2, local)']);
+    expect(host('bastion: host-9')).toEqual(['Host/host-9: spec.bastion: forms a loop: host-9 → host-9']);
+    expect(host('cluster: c2, bastion: h-c2')).toEqual([]);
+  });
+
+  it('keeps what it names from being deleted, naming itself and the field', () => {
+    expect(referencesTo(catalog(), 'Cluster', 'c2')).toEqual([
+      { document: 'Host/h-c2', path: 'spec.cluster', message: 'names Cluster "c2"' },
+      { document: 'Host/jump', path: 'spec.cluster', message: 'names Cluster "c2"' },
+    ]);
+    expect(referencesTo(catalog(), 'Host', 'jump')).toEqual([{ document: 'Host/h-c2', path: 'spec.bastion', message: 'names Host "jump"' }]);
+    expect(referencesTo(catalog(), 'Host', 'h-c2')).toEqual([]);
   });
 });
