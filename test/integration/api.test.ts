@@ -233,6 +233,19 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect((await server.call('GET', '/api/v1/runs/no-such-run')).status).toBe(404);
   });
 
+  test('a run is found under the collection of its kind only, and a body that is not JSON is refused as such', async () => {
+    const start = await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'configure' } });
+    expect(start.status).toBe(201);
+    expect((await server.call('GET', `/api/v1/pipelineruns/${start.body.id}`)).status).toBe(200);
+    const asTask = await server.call('GET', `/api/v1/taskruns/${start.body.id}`);
+    expect([asTask.status, asTask.body.message]).toEqual([404, `${start.body.id} is not a task run`]);
+    await server.ended(start.body.id);
+    const plain = await server.call('POST', '/api/v1/taskruns', { body: JSON.stringify({ task: 'tick' }), headers: { 'Content-Type': 'text/plain' } });
+    expect([plain.status, plain.body.message]).toEqual([415, 'the body must be JSON sent with Content-Type: application/json (it came as text/plain)']);
+    // A POST without a body needs no type: cancelling the ended run is refused for having ended.
+    expect((await server.call('POST', `/api/v1/runs/${start.body.id}/cancel`)).status).toBe(409);
+  });
+
   test('a run encrypted with a key the server lacks is listed like any other, not an error', async () => {
     const hosts = stack.writeFile(`hosts-${storeName}.yaml`, stack.hostsYaml());
     const task = stack.writeFile(`foreign-${storeName}.yaml`, `apiVersion: ${API}\nkind: Task\nmetadata: { name: foreign }\nspec:\n  targets: { all: true }\n  steps: [{ name: s, shell: 'true' }]\n`);
