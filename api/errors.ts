@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { WorkflowNotFoundError } from '@temporalio/common';
@@ -32,6 +32,12 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 }
+
+/** A body of another type than JSON was read as no body at all ("body.task: is required"): it is refused as what it is. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+  next(hasBody && !req.is('application/json') ? new HttpError(415, `the body must be JSON sent with Content-Type: application/json (it came as ${req.get('content-type') ?? 'no type'})`) : undefined);
+};
 
 /** Parses a request part with a schema; a mismatch is a 400 naming each field and reason. */
 export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {

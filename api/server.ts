@@ -11,7 +11,7 @@ import { startWorkers, type RunningWorkers } from '../workers/worker';
 import { openStore, type Store } from './store';
 import { authenticate } from './auth';
 import { auditTrail } from './audit';
-import { errorHandler, sendError } from './errors';
+import { errorHandler, requireJsonBody, sendError } from './errors';
 import { Metrics } from './metrics';
 import { FleetStatus } from './fleet-status';
 import { EventHub } from './event-hub';
@@ -80,6 +80,7 @@ export function createApp(ctx: ServerContext): express.Express {
   const api = Router();
   api.use(authenticate(store.tokens));
   api.use(auditTrail(store.audit));
+  api.use(requireJsonBody);
   api.use(express.json({ limit: '4mb' }));
   api.use(clusterRoutes(store.definitions, temporal, fleet));
   api.use(scheduleRoutes(store.definitions, temporal));

@@ -55,6 +55,15 @@ export class Catalog {
     this.mapFor(resource.kind).set(resource.metadata.name, resource);
   }
 
+  /** Every definition, of every kind (the built-in cluster too). */
+  definitions(): Resource[] {
+    return [this.hosts, this.clusters, this.tasks, this.pipelines, this.schedules, this.inspections, this.eventHooks].flatMap((m) => [...m.values()]);
+  }
+
+  has(kind: Kind, name: string): boolean {
+    return this.mapFor(kind).has(name);
+  }
+
   /** The message for a reference to a `kind` that is not defined, with what there is instead. */
   undefinedReference(kind: Kind, name: string): string {
     return `names ${kind} "${name}", which is not defined${this.notDefinedHint(kind, name)}`;

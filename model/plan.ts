@@ -19,6 +19,8 @@ const RUN_REFS = ['run.id', 'run.status'];
 
 export interface RunRequest {
   variables: Record<string, string>;
+  /** Where the variables were given, for issues about them (a Schedule's spec.variables); the task's or pipeline's `variables` by default. */
+  variablesAt?: { document: string; path: string };
   origin: RunOrigin;
   runId?: string;
 }
@@ -98,7 +100,7 @@ export function planTaskRun(catalog: Catalog, taskName: string, request: RunRequ
   const document = `Task/${taskName}`;
   const targets = request.targets ?? task.spec.targets;
   const issues: Issue[] = [];
-  const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, request.variables, { document, path: 'variables' });
+  const { resolved, issues: varIssues } = resolveVariables(task.spec.variables, request.variables, request.variablesAt ?? { document, path: 'variables' });
   issues.push(...varIssues);
   if (onCluster(targets)) {
     const clusterName = request.cluster ?? LOCAL_CLUSTER;
@@ -147,10 +149,11 @@ export function planPipelineRun(catalog: Catalog, pipelineName: string, request:
   const document = `Pipeline/${pipelineName}`;
   if (!pipeline) throw catalog.invalid([{ document, path: '', message: `is not defined${catalog.notDefinedHint('Pipeline', pipelineName)}` }]);
   const issues: Issue[] = [];
-  const { resolved, issues: varIssues } = resolveVariables(pipeline.spec.variables, request.variables, { document, path: 'variables' });
+  const variablesAt = request.variablesAt ?? { document, path: 'variables' };
+  const { resolved, issues: varIssues } = resolveVariables(pipeline.spec.variables, request.variables, variablesAt);
   issues.push(...varIssues);
   const runId = request.runId ?? newRunId(pipelineName);
-  const known = { ...resolved, runId, withoutValue: new Set(varIssues.map((i) => i.path.slice('variables.'.length))) };
+  const known = { ...resolved, runId, withoutValue: new Set(varIssues.map((i) => i.path.slice(variablesAt.path.length + 1))) };
   const pipelineVars = new Set(pipeline.spec.variables.map((v) => v.name));
   const tasks: PipelineRunInput['tasks'] = {};
   const targets: Record<string, string[]> = {};

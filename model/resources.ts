@@ -52,7 +52,9 @@ export function validateResource(doc: unknown): { resource?: Resource; issues: I
   if (typeof kind !== 'string' || !(kind in resourceSchemas)) {
     return { issues: [{ document, path: 'kind', at: ['kind'], message: `must be one of ${KINDS.join(', ')} (got ${JSON.stringify(kind)})` }] };
   }
-  const parsed = (resourceSchemas[kind as Kind] as z.ZodType).safeParse(doc);
+  // `status` is what the server reports about a definition, not part of it: read-only, so a document read back applies as it is (as in kubectl).
+  const { status: _status, ...definition } = doc as Record<string, unknown>;
+  const parsed = (resourceSchemas[kind as Kind] as z.ZodType).safeParse(definition);
   if (parsed.success) return { resource: parsed.data as Resource, issues: [] };
   return { issues: zodIssues(parsed.error, document) };
 }

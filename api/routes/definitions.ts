@@ -3,7 +3,7 @@ import { API_VERSION } from '../../model/naming';
 import { KIND_PLURALS, KINDS, validateResource, type Kind, type Resource } from '../../model/resources';
 import { parseSelector } from '../../model/selector';
 import type { Issue } from '../../model/errors';
-import { referenceIssues } from '../../model/references';
+import { referenceIssues, referencesTo } from '../../model/references';
 import type { DefinitionStore } from '../store/definitions';
 import { requireRole } from '../auth';
 import { audited } from '../audit';
@@ -34,7 +34,7 @@ export function definitionRoutes(definitions: DefinitionStore, options: Definiti
     });
     router.put(`${base}/:name`, audited((p) => [`apply ${kind}/${p.name}`, `${kind}/${p.name}`]), requireRole('admin'), async (req, res) => {
       const resource = validated(kind, String(req.params.name), req.body);
-      // What it names must exist now (a schedule's pipeline, a hook's task); later deletions are the reconciler's to report.
+      // What it names must exist now (a host's cluster, a schedule's pipeline, a hook's task); a deletion of those is refused.
       const catalog = await definitions.catalog();
       catalog.add(resource);
       const issues = referenceIssues(catalog, resource);
@@ -44,7 +44,11 @@ export function definitionRoutes(definitions: DefinitionStore, options: Definiti
       res.set('Ops-Outcome', outcome).status(outcome === 'created' ? 201 : 200).json(stored);
     });
     router.delete(`${base}/:name`, audited((p) => [`delete ${kind}/${p.name}`, `${kind}/${p.name}`]), requireRole('admin'), async (req, res) => {
-      const deleted = await found(definitions.delete(kind, String(req.params.name)), kind, String(req.params.name));
+      const name = String(req.params.name);
+      await found(definitions.get(kind, name), kind, name);
+      const namedBy = referencesTo(await definitions.catalog(), kind, name);
+      if (namedBy.length) throw new HttpError(409, `${kind}/${name} is named by ${namedBy.map((i) => `${i.document} (${i.path})`).join(', ')}: change or delete those first`, namedBy);
+      const deleted = await found(definitions.delete(kind, name), kind, name);
       await options.changed();
       res.json(deleted);
     });

@@ -56,7 +56,7 @@ export function runRoutes(deps: RunRouteDeps): Router {
       res.json({ items: page.runs.map((r) => ({ ...r, temporalWeb: temporalWebLink(config, r.id) })), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) });
     });
     router.get(`${path}/:id`, requireRole('viewer'), async (req, res) => {
-      res.json(await runDetail(temporal, config, String(req.params.id)));
+      res.json(await runDetail(temporal, config, String(req.params.id), kind));
     });
     router.post(`${path}/:id/cancel`, audited((p) => [`cancel run ${p.id}`, `run/${p.id}`]), requireRole('operator'), async (req, res) => {
       // A workflow that is no run is answered 404, a run that has ended 409 (api/errors.ts).
@@ -118,9 +118,11 @@ function withoutSecrets(body: unknown, input: PipelineRunInput | TaskRunInput): 
 }
 
 /** A run as visibility, its frozen input (secrets masked) and its progress or result describe it. */
-async function runDetail(temporal: Client, config: Pick<OpsConfig, 'namespace'>, id: string) {
+/** The run, when it is one of the collection's kind (any run under /runs). */
+async function runDetail(temporal: Client, config: Pick<OpsConfig, 'namespace'>, id: string, kind: RunFilter['kind']) {
   const description = await temporal.workflow.getHandle(id).describe();
-  if (description.type !== 'pipelineRun' && description.type !== 'taskRun') throw new HttpError(404, `${id} is not a pipeline or task run`);
+  const types = kind ? [`${kind}Run`] : ['pipelineRun', 'taskRun'];
+  if (!types.includes(description.type)) throw new HttpError(404, `${id} is not a ${kind ?? 'pipeline or task'} run`);
   const summary = { ...runSummary(description), temporalWeb: temporalWebLink(config, id) };
   const { input } = await runInput(temporal, id);
   const detail = { ...summary, variables: maskSecretValues(input.variables, input.secretNames), hosts: input.hosts.map((h) => h.name) };

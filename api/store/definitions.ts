@@ -3,6 +3,7 @@ import { Catalog } from '../../model/catalog';
 import { KINDS, type Kind, type Resource } from '../../model/resources';
 import { matchesSelector, type Requirement } from '../../model/selector';
 import type { Database } from './database';
+import { dropParkedEvents } from './parked-events';
 
 /** A replace named a resourceVersion that is not the stored one: nothing was changed. */
 export class ConflictError extends Error {
@@ -75,10 +76,13 @@ export class DefinitionStore {
     return rows.map(fromRow).filter((r) => matchesSelector(selector, r.metadata.labels));
   }
 
-  /** Deletes and returns the definition; undefined when there was none. */
+  /** Deletes and returns the definition; undefined when there was none. A hook's parked events go with it, so a new hook of its name starts clean. */
   async delete(kind: Kind, name: string): Promise<Resource | undefined> {
-    const [row] = await this.db.query<Row>(`DELETE FROM definitions WHERE kind = $1 AND name = $2 RETURNING ${COLUMNS}`, [kind, name]);
-    return row && fromRow(row);
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<Row>(`DELETE FROM definitions WHERE kind = $1 AND name = $2 RETURNING ${COLUMNS}`, [kind, name]);
+      if (row && kind === 'EventHook') await dropParkedEvents(tx, name);
+      return row && fromRow(row);
+    });
   }
 
   /** Every stored definition, read in one statement so a run plans from one consistent snapshot. */

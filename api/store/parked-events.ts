@@ -1,5 +1,5 @@
 import type { CloudEvent } from '../../model/event-match';
-import type { Database } from './database';
+import type { Database, Queryable } from './database';
 
 /** An event an EventHook gave up on after its last attempt: kept until it is replayed or discarded. */
 export interface ParkedEvent {
@@ -57,6 +57,11 @@ export class ParkedEvents {
     const [row] = await this.db.query<{ n: string }>('SELECT count(*)::text AS n FROM parked_events WHERE hook = $1', [hook]);
     return Number(row.n);
   }
+}
+
+/** Every event the hook parked, as the hook is deleted (in its transaction). */
+export async function dropParkedEvents(tx: Queryable, hook: string): Promise<void> {
+  await tx.query('DELETE FROM parked_events WHERE hook = $1', [hook]);
 }
 
 function fromRow(row: Row): ParkedEvent {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadResources } from '../../model/load';
+import { loadResources, type LoadedResource } from '../../model/load';
 import { KIND_PLURALS, kindFromPlural, type Kind, type Resource } from '../../model/resources';
 import { collect } from '../context';
 import { encode, requireServer } from '../api-client';
@@ -8,6 +8,18 @@ import { CliError, ExitCode } from '../exit-codes';
 // What a definition names is applied before it: the server checks those references.
 const APPLY_ORDER: Kind[] = ['Cluster', 'Host', 'Task', 'Pipeline', 'Inspection', 'Schedule', 'EventHook'];
 const WORD: Record<string, string> = { created: 'created', updated: 'configured', unchanged: 'unchanged' };
+
+/** Clusters and hosts before the tasks and pipelines that name them, and a jump host before the hosts behind it. */
+function applyOrder(loaded: LoadedResource[]): LoadedResource[] {
+  const hosts = new Map(loaded.flatMap(({ resource }) => (resource.kind === 'Host' ? [[resource.metadata.name, resource]] : [])));
+  const jumps = (resource: Resource, seen = new Set<string>()): number => {
+    const jump = resource.kind === 'Host' && resource.spec.bastion ? hosts.get(resource.spec.bastion) : undefined;
+    // A loop is the server's to refuse; it only must not loop here.
+    if (!jump || seen.has(jump.metadata.name)) return 0;
+    return 1 + jumps(jump, seen.add(resource.metadata.name));
+  };
+  return [...loaded].sort((a, b) => APPLY_ORDER.indexOf(a.resource.kind) - APPLY_ORDER.indexOf(b.resource.kind) || jumps(a.resource) - jumps(b.resource));
+}
 
 export function applyCommands(program: Command): void {
   program
@@ -18,8 +30,7 @@ export function applyCommands(program: Command): void {
       const api = requireServer(command);
       // Checked here first, so a typo is reported with its file and line before anything changes.
       const loaded = loadResources(opts.filename);
-      // Clusters and hosts before the tasks and pipelines that name them.
-      const ordered = [...loaded].sort((a, b) => APPLY_ORDER.indexOf(a.resource.kind) - APPLY_ORDER.indexOf(b.resource.kind));
+      const ordered = applyOrder(loaded);
       let failure: CliError | undefined;
       for (const { resource, file } of ordered) {
         const path = `/api/v1/${KIND_PLURALS[resource.kind]}/${encode(resource.metadata.name)}`;

@@ -12,8 +12,8 @@ export function validateCommand(program: Command): void {
     .requiredOption('-f, --filename <path>', 'definition file or directory (repeatable)', collect)
     .action(async (opts: { filename: string[] }) => {
       const catalog = await loadCatalog(opts.filename);
-      // What schedules, inspections and hooks name must exist, and schedules must plan, as the server requires.
-      const issues = [...catalog.schedules.values(), ...catalog.inspections.values(), ...catalog.eventHooks.values()].flatMap((r) => referenceIssues(catalog, r));
+      // What hosts, schedules, inspections and hooks name must exist, and schedules must plan, as the server requires.
+      const issues = catalog.definitions().flatMap((r) => referenceIssues(catalog, r));
       // Planning checks references, targets, variables and defaults, as a run would.
       const origin = { trigger: 'cli' as const, requester: 'validate' };
       for (const name of catalog.pipelines.keys()) issues.push(...planIssues(() => planPipelineRun(catalog, name, { variables: {}, origin })));

@@ -110,9 +110,29 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     const read = await server.call('GET', '/api/v1/clusters/edge');
     expect(read.body.spec.description).toBe('second');
     expect(read.body.metadata.resourceVersion).toBe(v2);
+    // What a GET answers, status and all, goes back as it is (the status is the server's, and ignored).
+    expect(read.body.status).toBeDefined();
+    const readBack = await server.call('PUT', '/api/v1/clusters/edge', { body: read.body });
+    expect([readBack.status, readBack.headers.get('ops-outcome')]).toEqual([200, 'unchanged']);
     expect((await server.call('DELETE', '/api/v1/clusters/edge')).status).toBe(200);
     expect((await server.call('GET', '/api/v1/clusters/edge')).status).toBe(404);
     expect((await server.call('DELETE', '/api/v1/clusters/edge')).status).toBe(404);
+  });
+
+  test('a put that would leave the definitions invalid, or a delete of what another names, changes nothing', async () => {
+    const host = (name: string, spec: Record<string, unknown>) => server.call('PUT', `/api/v1/hosts/${name}`, { body: { apiVersion: API, kind: 'Host', metadata: { name }, spec: { address: '127.0.0.9', trustOnFirstUse: true, ...spec } } });
+    const loop = await host('host-9', { bastion: 'host-9' });
+    expect([loop.status, loop.body.issues]).toEqual([422, [{ document: 'Host/host-9', path: 'spec.bastion', message: 'forms a loop: host-9 → host-9' }]]);
+    expect((await server.call('GET', '/api/v1/hosts/host-9')).status).toBe(404);
+    const noCluster = await host('h-c2', { cluster: 'c2' });
+    expect([noCluster.status, noCluster.body.issues[0].path]).toEqual([422, 'spec.cluster']);
+    expect((await server.call('PUT', '/api/v1/clusters/c2', { body: { apiVersion: API, kind: 'Cluster', metadata: { name: 'c2' }, spec: {} } })).status).toBe(201);
+    expect((await host('h-c2', { cluster: 'c2' })).status).toBe(201);
+    const named = await server.call('DELETE', '/api/v1/clusters/c2');
+    expect([named.status, named.body.message]).toEqual([409, 'Cluster/c2 is named by Host/h-c2 (spec.cluster): change or delete those first']);
+    expect((await server.call('GET', '/api/v1/clusters/c2')).status).toBe(200);
+    expect((await server.call('DELETE', '/api/v1/hosts/h-c2')).status).toBe(200);
+    expect((await server.call('DELETE', '/api/v1/clusters/c2')).status).toBe(200);
   });
 
   test('lists by label selector', async () => {
@@ -211,6 +231,19 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect((await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'nope' } })).status).toBe(404);
     expect((await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'configure', extra: 1 } })).status).toBe(400);
     expect((await server.call('GET', '/api/v1/runs/no-such-run')).status).toBe(404);
+  });
+
+  test('a run is found under the collection of its kind only, and a body that is not JSON is refused as such', async () => {
+    const start = await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'configure' } });
+    expect(start.status).toBe(201);
+    expect((await server.call('GET', `/api/v1/pipelineruns/${start.body.id}`)).status).toBe(200);
+    const asTask = await server.call('GET', `/api/v1/taskruns/${start.body.id}`);
+    expect([asTask.status, asTask.body.message]).toEqual([404, `${start.body.id} is not a task run`]);
+    await server.ended(start.body.id);
+    const plain = await server.call('POST', '/api/v1/taskruns', { body: JSON.stringify({ task: 'tick' }), headers: { 'Content-Type': 'text/plain' } });
+    expect([plain.status, plain.body.message]).toEqual([415, 'the body must be JSON sent with Content-Type: application/json (it came as text/plain)']);
+    // A POST without a body needs no type: cancelling the ended run is refused for having ended.
+    expect((await server.call('POST', `/api/v1/runs/${start.body.id}/cancel`)).status).toBe(409);
   });
 
   test('a run encrypted with a key the server lacks is listed like any other, not an error', async () => {
@@ -314,6 +347,8 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     const table = await stack.ops(['get', 'tasks', '-l', 'team=ops'], { env });
     expect(table.stdout).toMatch(/^NAME\s+STEPS\s+TARGETS\s+VARIABLES\nhello\s+1\s+host-2\s+who\n$/);
     expect(JSON.parse((await stack.ops(['get', 'hosts', 'host-3', '-o', 'json'], { env })).stdout).spec.address).toBe(stack.fleet.hosts[2].address);
+    const readBack = stack.writeFile(`host-3-${storeName}.yaml`, (await stack.ops(['get', 'hosts', 'host-3', '-o', 'yaml'], { env })).stdout);
+    expect(await stack.ops(['apply', '-f', readBack], { env })).toMatchObject({ code: 0, stdout: 'host/host-3 unchanged\n' });
     const run = await stack.ops(['run', 'task', 'hello', '--var', 'who=cli', '--watch'], { env });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/✓ host-2\s+succeeded/);
@@ -352,7 +387,8 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(openapi.components.schemas.PipelineRunRequest.required).toEqual(['pipeline']);
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/v1/hosts/{name}', '/api/v1/pipelineruns', '/api/v1/runs/{id}/logs']));
     const metrics = await until('run metrics', async () => (await server.call('GET', '/metrics', { token: null })).body as string, (m) => /ops_runs_finished_total\{kind="pipeline",status="succeeded",trigger="api"\} [1-9]/.test(m));
-    expect(metrics).toMatch(/ops_http_requests_total\{method="PUT",route="\/api\/v1\/hosts\/:name",status="201"\} 3/);
+    // The fleet's three hosts, and h-c2 of the references test.
+    expect(metrics).toMatch(/ops_http_requests_total\{method="PUT",route="\/api\/v1\/hosts\/:name",status="201"\} 4/);
     expect(metrics).toMatch(/ops_runs_started_total\{kind="task",trigger="api"\} [1-9]/);
     expect(metrics).toMatch(/ops_run_duration_seconds_bucket\{le="\+Inf",kind="pipeline",status="succeeded"\} [1-9]/);
     // Every defined host is counted once, by its last heartbeat (or unknown before its first).

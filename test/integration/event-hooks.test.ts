@@ -112,6 +112,35 @@ test('after its last attempt an event is parked; the API lists it and replays it
   expect(audit).toContain('replay 1 parked event(s): 1 delivered');
 });
 
+test('a deleted hook takes its parked events with it: a new hook of its name starts clean', async () => {
+  if (!receiver) await receiverUp();
+  failing.add('hbad');
+  const spec = { subject: `${SUBJECT}.>`, match: [{ field: 'data.target', regex: '^gone-' }], webhook: { url: `http://127.0.0.1:${port}/events` }, retry: { maxAttempts: 1 } };
+  expect((await hook('hbad', spec)).status).toBe(201);
+  await publish('gone-1');
+  await publish('gone-2');
+  await until('both events to be parked', async () => (await server.call('GET', '/api/v1/eventhooks/hbad/parked')).body.items, (items: any[]) => items.length === 2);
+  expect((await stack.ops(['delete', 'eventhook', 'hbad'], { env: server.env })).code).toBe(0);
+  failing.delete('hbad');
+  expect((await hook('hbad', spec)).status).toBe(201);
+  expect((await server.call('GET', '/api/v1/eventhooks/hbad/parked')).body.items).toEqual([]);
+  expect((await stack.ops(['hook', 'replay', 'hbad'], { env: server.env })).stdout).toBe('0 delivered, 0 still parked\n');
+  expect(delivered.hbad).toBeUndefined();
+});
+
+test('a run hook is checked when applied: its variables declared, literals valid, a secret only from the event', async () => {
+  const task = { apiVersion: API, kind: 'Task', metadata: { name: 'hello' }, spec: { targets: { all: true }, variables: [{ name: 'pw', secret: true }, { name: 'mode', enum: ['fast', 'slow'], default: 'fast' }], steps: [{ shell: 'true' }] } };
+  expect((await server.call('PUT', '/api/v1/tasks/hello', { body: task })).status).toBe(201);
+  const runHook = (variables: Record<string, string>) => hook('hsec', { subject: 'ops.approvals.*.pending', run: { task: 'hello', variables } });
+  const stored = await runHook({ pw: 'LiteralSecret1' });
+  expect([stored.status, stored.body.issues]).toEqual([422, [{ document: 'EventHook/hsec', path: 'spec.run.variables.pw', message: expect.stringContaining('kept in clear') }]]);
+  expect(JSON.stringify(stored.body)).not.toContain('LiteralSecret1');
+  const wrong = await runHook({ nope: '${data.x}', mode: 'medium' });
+  expect([wrong.status, wrong.body.issues.map((i: any) => i.path)]).toEqual([422, ['spec.run.variables.nope', 'spec.run.variables.mode']]);
+  expect((await server.call('GET', '/api/v1/eventhooks/hsec')).status).toBe(404);
+  expect((await runHook({ pw: '${data.password}', mode: '${data.mode}' })).status).toBe(201);
+});
+
 test('a hook re-publishes the events it selects on another subject', async () => {
   const copies: string[] = [];
   const sub = nc.subscribe('alerts.synthetic');

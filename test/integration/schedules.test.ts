@@ -45,7 +45,9 @@ test('a schedule starts runs on time, tagged with it; paused it starts none, a t
   const refused = await ops('schedule', 'create', 'bad', '--pipeline', 'nope', '--cron', '0 3 * *');
   expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('Schedule/bad: spec.cron: needs 5 fields')]);
   const unplannable = await ops('schedule', 'create', 'bad', '--pipeline', 'nope', '--every', '1h');
-  expect([unplannable.code, unplannable.stderr]).toEqual([2, expect.stringContaining('Pipeline/nope: is not defined')]);
+  expect([unplannable.code, unplannable.stderr]).toEqual([2, expect.stringContaining('Schedule/bad: spec.pipeline: names Pipeline "nope", which is not defined')]);
+  const unknownVariable = await server.call('PUT', '/api/v1/schedules/s7', { body: { apiVersion: API, kind: 'Schedule', metadata: { name: 's7' }, spec: { task: 'tick', every: '1m', variables: { nope: '1' } } } });
+  expect([unknownVariable.status, unknownVariable.body.issues]).toEqual([422, [{ document: 'Schedule/s7', path: 'spec.variables.nope', message: 'unknown variable (declared: word)' }]]);
 
   // Runs missed by more than the catch-up window (Temporal down, or the schedule paused) are not made up.
   const created = await ops('schedule', 'create', 'tick', '--task', 'tick', '--every', '10s', '--catchup-window', '10s', '--var', 'word=hello');

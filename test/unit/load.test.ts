@@ -147,8 +147,14 @@ spec:
   });
 
   it('names an unknown top-level or metadata field', () => {
-    expect(messages(`${HOST('h')}status: {}\n`)).toEqual(['defs.yaml:1: Host/h: unknown field "status"']);
+    expect(messages(`${HOST('h')}spce: {}\n`)).toEqual(['defs.yaml:1: Host/h: unknown field "spce"']);
     expect(messages(HOST('h').replace('{ name: h }', '{ name: h, lables: {} }'))).toEqual(['defs.yaml:3: Host/h: metadata: unknown field "lables"']);
+  });
+
+  it('ignores the status a document read from the server carries, so it applies again as it is', () => {
+    const { resources, issues } = parseDefinitions(`${HOST('h')}status: { heartbeat: { state: reachable } }\n`);
+    expect(issues).toEqual([]);
+    expect(resources[0]).not.toHaveProperty('status');
   });
 
   it('refuses a wrong apiVersion with the expected one', () => {

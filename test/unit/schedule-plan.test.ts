@@ -97,13 +97,14 @@ describe('planSchedules', () => {
     expect(attributes).toEqual({ OpsTask: 'clean', OpsCluster: ['local'], OpsTrigger: 'schedule', OpsRequester: 'schedule:nightly-clean', OpsStatus: 'running', OpsSchedule: 'nightly-clean' });
   });
 
-  it('refuses what cannot be planned: a missing pipeline, a stored secret', () => {
+  it('refuses what cannot be planned, naming the field of the schedule: a missing pipeline, an unknown variable, a stored secret', () => {
     const catalog = catalogOf(DEFS);
     const schedule = (spec: string) => catalogOf(`${DEFS}---\napiVersion: ops.dev/v1\nkind: Schedule\nmetadata: { name: s }\nspec: ${spec}\n`).schedules.get('s');
-    expect(referenceIssues(catalog, schedule('{ pipeline: nope, every: 1h }')!).map(formatIssue)).toEqual(['Pipeline/nope: is not defined (no Pipeline is defined)']);
-    expect(referenceIssues(catalog, schedule('{ task: clean, every: 1h, variables: { token: x } }')!).map(formatIssue)).toEqual(['Schedule/s: spec.variables: token: secret variables cannot be given by a schedule (it would keep them in clear)']);
+    expect(referenceIssues(catalog, schedule('{ pipeline: nope, every: 1h }')!).map(formatIssue)).toEqual(['Schedule/s: spec.pipeline: names Pipeline "nope", which is not defined (no Pipeline is defined)']);
+    expect(referenceIssues(catalog, schedule('{ task: clean, every: 1h, variables: { nope: x } }')!).map(formatIssue)).toEqual(['Schedule/s: spec.variables.nope: unknown variable (declared: days, token)']);
+    expect(referenceIssues(catalog, schedule('{ task: clean, every: 1h, variables: { token: x } }')!).map(formatIssue)).toEqual(['Schedule/s: spec.variables.token: is a secret variable: a schedule cannot give it (it would keep it in clear)']);
     const planned = planSchedules(catalogOf(`${DEFS}---\napiVersion: ops.dev/v1\nkind: Schedule\nmetadata: { name: s }\nspec: { pipeline: nope, every: 1h }\n`));
-    expect(planned.problems.map((p) => `${p.of}: ${formatIssue(p.issue)}`)).toContain('Schedule/s: Pipeline/nope: is not defined (no Pipeline is defined)');
+    expect(planned.problems.map((p) => `${p.of}: ${formatIssue(p.issue)}`)).toContain('Schedule/s: Schedule/s: spec.pipeline: names Pipeline "nope", which is not defined (no Pipeline is defined)');
     expect(planned.schedules.map((p) => p.name)).not.toContain('s');
   });
 });
