@@ -34,6 +34,7 @@ export function toHostTarget(catalog: Catalog, host: Host, via: string[] = []): 
     if (!jump) throw catalog.invalid([{ document, path: 'spec.bastion', message: catalog.undefinedReference('Host', s.bastion) }]);
     const chain = [...via, host.metadata.name];
     if (chain.includes(jump.metadata.name)) throw catalog.invalid([{ document, path: 'spec.bastion', message: `forms a loop: ${[...chain, jump.metadata.name].join(' → ')}` }]);
+    if (jump.spec.connection !== 'ssh') throw catalog.invalid([{ document, path: 'spec.bastion', message: `names Host "${s.bastion}", which is connection: ${jump.spec.connection}; a bastion is an SSH host` }]);
     bastion = toHostTarget(catalog, jump, chain);
   }
   return {

@@ -239,6 +239,13 @@ describe('bastions', () => {
     expect(issues).toEqual([{ file: 'file-0.yaml', document: 'Host/lost', path: 'spec.bastion', message: 'names Host "nowhere", which is not defined (defined: deep, inner, jump, lost)' }]);
   });
 
+  it('refuses a connection: local host as a bastion: nothing can be tunnelled through it', () => {
+    const catalog = catalogOf(host('here', {}, ', connection: local') + host('behind', {}, ', bastion: here'));
+    expect(issuesOf(() => toHostTarget(catalog, catalog.hosts.get('behind')!)).map((i) => [i.path, i.message])).toEqual([
+      ['spec.bastion', 'names Host "here", which is connection: local; a bastion is an SSH host'],
+    ]);
+  });
+
   it('refuses a host that is its own bastion', () => {
     const catalog = catalogOf(host('self', {}, ', bastion: self'));
     expect(() => toHostTarget(catalog, catalog.hosts.get('self')!)).toThrow(/spec\.bastion: forms a loop/);
