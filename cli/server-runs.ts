@@ -2,6 +2,7 @@ import type { LogChunk } from '../api/logs';
 import type { RunOutcome, RunTree } from '../workers/runs';
 import type { ApiClient } from './api-client';
 import { encode } from './api-client';
+import { CliError, ExitCode } from './exit-codes';
 import type { RunSource } from './watch';
 
 /** A run as GET /api/v1/runs/:id answers it. */
@@ -37,6 +38,7 @@ export async function* apiLogs(api: ApiClient, runId: string, options: { host?: 
   if (options.host) query.set('host', options.host);
   for await (const event of api.events(`/api/v1/runs/${encode(runId)}/logs?${query}`, options.signal)) {
     if (event.event === 'end') return;
+    if (event.event === 'error') throw new CliError(`the Ops server could not give the whole output of ${runId}: ${(JSON.parse(event.data) as { message: string }).message}`, ExitCode.unavailable);
     if (event.event === 'log' || event.event === 'status') yield JSON.parse(event.data) as LogChunk;
   }
 }

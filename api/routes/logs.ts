@@ -14,7 +14,8 @@ const KEEP_ALIVE_MS = 15_000;
 /**
  * GET …/runs/:id/logs: a run's output as Server-Sent Events, one `log` event per published chunk
  * with the stream sequence as its id, so a client resumes with Last-Event-ID (or ?after=).
- * With follow=true it stays open until the run ends; an `end` event closes the stream.
+ * With follow=true it stays open until the run ends; an `end` event closes the stream, an `error`
+ * event (NATS did not answer) ends it without all the output.
  */
 export function logRoutes(temporal: Client, nats: NatsConnection | undefined): Router {
   const router = Router();
@@ -36,6 +37,9 @@ export function logRoutes(temporal: Client, nats: NatsConnection | undefined): R
         res.write(`id: ${chunk.seq}\nevent: ${chunk.stream === 'status' ? 'status' : 'log'}\ndata: ${JSON.stringify(chunk)}\n\n`);
       }
       if (!req.destroyed) res.write('event: end\ndata: {}\n\n');
+    } catch (e) {
+      // The answer has started (200): an `error` event, not `end`, so a reader never takes it for all the output.
+      res.write(`event: error\ndata: ${JSON.stringify({ error: 'Service Unavailable', message: `could not read the run's output from NATS: ${(e as Error).message}` })}\n\n`);
     } finally {
       clearInterval(keepAlive);
       res.end();

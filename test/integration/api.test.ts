@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 // The control plane's REST API and the CLI's server mode, against real Temporal, NATS, sshd hosts
 // and an `ops server` process; the same suite once with PGlite and once with PostgreSQL.
 import { join } from 'node:path';
@@ -355,6 +356,15 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     const id = /run (\S+) started/.exec(run.stdout)?.[1] as string;
     const logs = await stack.ops(['logs', id], { env });
     expect(logs.stdout).toBe('host-2 | hello cli\n');
+    // NATS not answering is an error (exit 5), not a run that printed nothing.
+    const nats = execFileSync('pgrep', ['-f', `nats-server .*-p ${stack.nats.port} `]).toString().trim();
+    process.kill(Number(nats), 'SIGSTOP');
+    try {
+      const frozen = await stack.ops(['logs', id], { env });
+      expect([frozen.code, frozen.stdout, frozen.stderr]).toEqual([5, '', expect.stringContaining(`the Ops server could not give the whole output of ${id}: could not read the run's output from NATS`)]);
+    } finally {
+      process.kill(Number(nats), 'SIGCONT');
+    }
     const runs = await stack.ops(['get', 'runs', '--task', 'hello', '-o', 'json'], { env });
     expect(JSON.parse(runs.stdout).items[0]).toMatchObject({ id, trigger: 'cli', status: 'succeeded' });
     expect((await stack.ops(['get', 'runs', id], { env })).stdout).toMatch(/hello\s+host-2\s+succeeded/);
