@@ -4,6 +4,8 @@ import { ApprovalRefusal, type ApprovalRequest, type ApprovalState } from '../mo
 import { decideApprovalUpdate } from '../workflows/approval';
 import { pipelineProgressQuery } from '../workflows/progress';
 import { AWAITING_APPROVAL } from '../workflows/search-attributes';
+import { CONTROL_TASK_QUEUE, workerCommandFor } from '../model/naming';
+import { taskQueueWorkers } from './cluster-workers';
 import { listRuns, runQuery } from './run-list';
 import { query } from './runs';
 
@@ -23,20 +25,30 @@ export class ApprovalRefused extends Error {
 /** A waiting approval and the run it belongs to. */
 export type PendingApproval = ApprovalState & { runId: string; pipeline: string };
 
-/** How long a decision may wait for a control worker to validate it. */
+/** How long a decision may wait for a control worker to take it; the run refuses it after that. */
 const DECIDE_DEADLINE_MS = 30_000;
+/** How much longer the answer of a decision taken just in time may take to come back. */
+const ANSWER_GRACE_MS = 5_000;
 
-/** Sends a decision to the run. Resolves with the stage's state after it. */
+const NO_CONTROL_WORKER = `no control worker answered (is "${workerCommandFor(CONTROL_TASK_QUEUE)}" running?)`;
+
+/**
+ * Sends a decision to the run. Resolves with the stage's state after it. A decision answered
+ * NoWorker never takes effect: none is sent while no worker polls, and one that reaches the run
+ * after its deadline (Temporal delivers it once a worker comes back) is refused by the run.
+ */
 export async function decideApproval(client: Client, runId: string, request: ApprovalRequest): Promise<ApprovalState> {
   const handle = await runningPipeline(client, runId);
+  if (!(await taskQueueWorkers(client, CONTROL_TASK_QUEUE)).online) throw new ApprovalRefused('NoWorker', `run ${runId} cannot take the decision now: ${NO_CONTROL_WORKER}`);
+  const notAfter = Date.now() + DECIDE_DEADLINE_MS;
   try {
-    return await client.connection.withDeadline(Date.now() + DECIDE_DEADLINE_MS, () => handle.executeUpdate(decideApprovalUpdate, { args: [request] }));
+    return await client.connection.withDeadline(notAfter + ANSWER_GRACE_MS, () => handle.executeUpdate(decideApprovalUpdate, { args: [{ ...request, notAfter }] }));
   } catch (e) {
     const cause = e instanceof WorkflowUpdateFailedError ? e.cause : undefined;
+    const notTaken = `run ${runId} did not take the decision within ${DECIDE_DEADLINE_MS / 1000}s: ${NO_CONTROL_WORKER}; it will not take it later`;
+    if (cause instanceof ApplicationFailure && cause.type === ApprovalRefusal.Expired) throw new ApprovalRefused('NoWorker', notTaken);
     if (cause instanceof ApplicationFailure && Object.values(ApprovalRefusal).includes(cause.type as ApprovalRefusal)) throw new ApprovalRefused(cause.type as ApprovalRefusal, cause.message);
-    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (isGrpcServiceError(e) && e.code === 4)) {
-      throw new ApprovalRefused('NoWorker', `run ${runId} did not take the decision within ${DECIDE_DEADLINE_MS / 1000}s: no control worker answered (is "ops worker" running?)`);
-    }
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || (isGrpcServiceError(e) && e.code === 4)) throw new ApprovalRefused('NoWorker', notTaken);
     if (isGrpcServiceError(e) && e.code === 5) throw new ApprovalRefused(ApprovalRefusal.NotPending, `run ${runId} ended before the decision arrived`);
     throw e;
   }

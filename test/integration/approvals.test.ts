@@ -191,6 +191,26 @@ test('a worker restarted while a run waits for approval loses nothing', async ()
   expect(await marks(runId)).toBe('prepare\nupgrade\nfinally succeeded\n');
 });
 
+test('without a control worker a decision answers 503 and never takes effect later', async () => {
+  const runId = await start('guarded');
+  await pending(runId);
+  await worker.kill('SIGKILL');
+  const noWorker = 'no control worker answered (is "ops worker --control" running?)';
+  try {
+    // Temporal lists the dead worker's polls for a while, so this one is sent, and waits in vain.
+    const named = await decide(runId, 'alice', { stage: 'approve', decision: 'approve', comment: 'while no worker ran' });
+    expect([named.status, named.body.message]).toEqual([503, `run ${runId} did not take the decision within 30s: ${noWorker}; it will not take it later`]);
+  } finally {
+    worker = stack.startWorker();
+    await worker.ready;
+  }
+  // Temporal hands the run that decision when the worker is back, before this one: the run refuses it.
+  const rejected = await decide(runId, 'bob', { stage: 'approve', decision: 'reject', comment: 'after the worker came back' });
+  expect(rejected.body).toMatchObject({ status: 'rejected', votes: [expect.objectContaining({ by: 'bob' })] });
+  expect((await server.ended(runId)).result.reason).toBe('stage approve failed: rejected by bob: "after the worker came back"');
+  expect(await marks(runId)).toBe('prepare\nfinally failed\n');
+});
+
 test('approval stages are checked when defined: finally, unknown variables, impossible quorum, bad references', async () => {
   const issues = async (doc: { spec: { finally: unknown[] } }) => {
     const r = await server.call('PUT', '/api/v1/pipelines/bad', { body: doc });
