@@ -181,6 +181,11 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(all.body.items.map((e: any) => e.action)).toEqual(expect.arrayContaining(['apply Host/host-1', 'create token ci (operator)']));
     // Reads are not audited; tokens are never shown again.
     expect(all.body.items.every((e: any) => e.method !== 'GET')).toBe(true);
+    // Newest first by number (as text, 9 came before 43), a short page too.
+    const ids = (await server.call('GET', '/api/v1/audit?limit=500')).body.items.map((e: any) => Number(e.id));
+    expect(ids.length).toBeGreaterThan(10);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    expect((await server.call('GET', '/api/v1/audit?limit=5')).body.items.map((e: any) => Number(e.id))).toEqual(ids.slice(0, 5));
     expect(JSON.stringify((await server.call('GET', '/api/v1/tokens')).body)).not.toContain(viewer.slice(-20));
     // A revoked token stops working at once; its name can go to a replacement.
     expect((await server.call('POST', '/api/v1/tokens', { body: { name: 'dash', role: 'viewer' } })).status).toBe(409);
