@@ -208,6 +208,8 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(hosts.every((h: any) => h.status === 'succeeded')).toBe(true);
     for (const host of stack.fleet.hosts) expect((await stack.fleet.exec(host.name, `cat api/${host.name}/app.conf`)).stdout).toBe('greeting=howdy\n');
     const listed = await until('run in visibility', () => server.call('GET', '/api/v1/runs?pipeline=configure&status=succeeded&requester=admin'), (r) => r.body.items.some((i: any) => i.id === start.body.id));
+    const garbage = await server.call('GET', '/api/v1/runs?pageToken=garbage');
+    expect([garbage.status, garbage.body.message]).toEqual([400, 'invalid query: pageToken: must be a nextPageToken from an earlier page']);
     expect(listed.body.items.find((i: any) => i.id === start.body.id)).toMatchObject({ kind: 'pipeline', trigger: 'api', clusters: ['local'] });
     expect((await server.call('GET', '/api/v1/taskruns?task=write-config')).body.items.some((i: any) => i.id.startsWith(start.body.id))).toBe(false);
     const bad = await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'configure', variables: { greting: 'typo' } } });
