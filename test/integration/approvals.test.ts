@@ -155,6 +155,12 @@ test('two approvals needed: the same token voting twice counts once', async () =
 test('a rejection fails the run with its reason, and finally stages still run', async () => {
   const runId = await start('guarded');
   await pending(runId);
+  // Following its output while it waits, Ctrl-C stops the following (exit 130, as interrupted), not the run.
+  const following = new AbortController();
+  const logs = stack.ops(['logs', runId, '-f'], { env: server.env, signal: following.signal });
+  await new Promise((r) => setTimeout(r, 2000));
+  following.abort();
+  expect((await logs).code).toBe(130);
   const rejected = await stack.ops(['approve', runId, '--reject', '--comment', 'not during the freeze'], { env: { ...server.env, OPS_TOKEN: tokens.bob } });
   expect(rejected.code).toBe(0);
   const run = await server.ended(runId);
