@@ -11,13 +11,14 @@ import { ApprovalRefusal } from '../model/approval';
 import { ApprovalRefused } from '../workers/approvals';
 import { RunEndedError } from '../workers/runs';
 
-/** A refused decision: not this token's to take (403), not now (409), no such stage (404), no worker (503). */
+/** A refused decision: not this token's to take (403), not now (409), no such stage (404), no worker took it in time (503). */
 const APPROVAL_STATUS: Record<ApprovalRefused['type'], number> = {
   [ApprovalRefusal.NotAllowed]: 403,
   [ApprovalRefusal.AlreadyVoted]: 409,
   [ApprovalRefusal.Decided]: 409,
   [ApprovalRefusal.NotPending]: 409,
   [ApprovalRefusal.UnknownStage]: 404,
+  [ApprovalRefusal.Expired]: 503,
   NoWorker: 503,
 };
 

@@ -4,6 +4,7 @@ import type { Catalog } from '../model/catalog';
 import { planSchedules, type PlannedSchedule, type ScheduleProblem } from '../workers/schedule-plan';
 import { applySchedule, opsScheduleIds, removeSchedule, runActionNow } from '../workers/schedules';
 import { canonicalJson } from './store/definitions';
+import type { SchedulePauses } from './store/schedule-pauses';
 import type { HeartbeatInput } from '../workflows/heartbeat-run';
 
 /**
@@ -21,12 +22,15 @@ export class ScheduleReconciler {
 
   constructor(
     private readonly temporal: Client,
+    private readonly pauses: SchedulePauses,
     private readonly log: (message: string) => void,
   ) {}
 
   async reconcile(catalog: Catalog): Promise<void> {
-    const { schedules, problems } = planSchedules(catalog);
-    this.problems = problems;
+    const plan = planSchedules(catalog);
+    const paused = await this.pauses.all();
+    const schedules = plan.schedules.map((s) => keepPause(s, paused));
+    this.problems = plan.problems;
     const existing = await opsScheduleIds(this.temporal);
     for (const planned of schedules) {
       const id = planned.options.scheduleId;
@@ -52,6 +56,15 @@ export class ScheduleReconciler {
     const before = this.beating.get(planned.options.scheduleId);
     return planned.kind === 'heartbeat' && before !== undefined && heartbeatHosts(planned).some((h) => !before.has(h));
   }
+}
+
+/**
+ * A Schedule the operator paused is created paused, with its note: a schedule deleted while its
+ * definition could not be planned must not come back running. An update keeps Temporal's state.
+ */
+function keepPause(planned: PlannedSchedule, paused: Map<string, string>): PlannedSchedule {
+  const note = planned.kind === 'schedule' ? paused.get(planned.name) : undefined;
+  return note === undefined ? planned : { ...planned, options: { ...planned.options, state: { ...planned.options.state, paused: true, note } } };
 }
 
 function heartbeatHosts(planned: PlannedSchedule): string[] {

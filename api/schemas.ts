@@ -39,6 +39,9 @@ export const tokenRequest = z.strictObject({
 /** Requester names: token names, or user@host from the CLI. */
 const requester = z.string().regex(/^[A-Za-z0-9_.@:-]{1,200}$/, 'must be letters, digits and _ . @ : -');
 
+/** What a pageToken must be; Temporal is the judge of one that looks right (routes/runs.ts). */
+export const PAGE_TOKEN_EXPECTED = 'must be a nextPageToken from an earlier page';
+
 export const runListQuery = z.object({
   pipeline: dnsLabel.optional(),
   task: dnsLabel.optional(),
@@ -49,7 +52,7 @@ export const runListQuery = z.object({
   /** Runs a schedule started: its name. */
   schedule: dnsLabel.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
-  pageToken: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a nextPageToken from an earlier page').optional(),
+  pageToken: z.string().regex(/^[A-Za-z0-9_-]+$/, PAGE_TOKEN_EXPECTED).optional(),
 });
 
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');

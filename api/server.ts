@@ -83,7 +83,7 @@ export function createApp(ctx: ServerContext): express.Express {
   api.use(requireJsonBody);
   api.use(express.json({ limit: '4mb' }));
   api.use(clusterRoutes(store.definitions, temporal, fleet));
-  api.use(scheduleRoutes(store.definitions, temporal));
+  api.use(scheduleRoutes(store.definitions, store.schedulePauses, temporal));
   if (hooks) api.use(hookRoutes(store.definitions, store.parkedEvents, hooks));
   api.use(definitionRoutes(store.definitions, { status: definitionStatuses({ temporal, nats, fleet, schedules, parked: store.parkedEvents }), changed: () => reconciler.request() }));
   api.use(eventRoutes(nats, log));
@@ -163,7 +163,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       cleanup.push(() => (workers as RunningWorkers).shutdown());
     }
     // The hub's streams first (hook consumers and the fleet status read them), then schedules, then hooks.
-    const schedules = new ScheduleReconciler(temporal, log);
+    const schedules = new ScheduleReconciler(temporal, store.schedulePauses, log);
     const hooks = nats ? new HookService({ nc: nats, temporal, definitions: store.definitions, credentials: CredentialStore.load(config.credentialsFile), parked: store.parkedEvents }, log) : undefined;
     const reconciler = new Reconciler(store.definitions, [...(nats ? [new EventHub(nats, config.eventLimits)] : []), schedules, ...(hooks ? [hooks] : [])], log);
     await reconciler.start();

@@ -22,3 +22,13 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** Ends a follow on Ctrl-C: the signal aborts it, and the command, once it has closed what it opened, exits 130. */
+export function stopOnInterrupt(): AbortController {
+  const stop = new AbortController();
+  process.once('SIGINT', () => {
+    process.exitCode = ExitCode.interrupted;
+    stop.abort();
+  });
+  return stop;
+}

@@ -18,6 +18,12 @@ export interface ApprovalRequest {
   decision: ApprovalDecision;
   comment?: string;
   by: { name: string; role: Role };
+  /**
+   * Epoch ms after which the run refuses the decision (workflow time). Temporal still delivers an
+   * update after its caller gave up waiting; without this, a decision the caller was told had not
+   * been taken would take effect when a worker came back. Absent in decisions recorded before it existed.
+   */
+  notAfter?: number;
 }
 
 export interface ApprovalVote {
@@ -55,6 +61,7 @@ export const ApprovalRefusal = {
   Decided: 'ApprovalDecided',
   NotAllowed: 'ApprovalNotAllowed',
   AlreadyVoted: 'ApprovalAlreadyVoted',
+  Expired: 'ApprovalExpired',
 } as const;
 export type ApprovalRefusal = (typeof ApprovalRefusal)[keyof typeof ApprovalRefusal];
 
@@ -74,10 +81,14 @@ export function describeApprovers(approvers: Approvers): string {
 
 /**
  * Why a decision must be refused, or undefined when it may be recorded. `state` is the stage's
- * approval once it is waiting; `approvalStages` names every approval stage of the pipeline.
+ * approval once it is waiting; `approvalStages` names every approval stage of the pipeline; `now`
+ * is workflow time (epoch ms).
  */
-export function approvalRefusal(approvalStages: readonly string[], state: ApprovalState | undefined, request: ApprovalRequest): { type: ApprovalRefusal; message: string } | undefined {
+export function approvalRefusal(approvalStages: readonly string[], state: ApprovalState | undefined, request: ApprovalRequest, now: number): { type: ApprovalRefusal; message: string } | undefined {
   const stage = request.stage;
+  if (request.notAfter !== undefined && now > request.notAfter) {
+    return { type: ApprovalRefusal.Expired, message: `the decision arrived at ${new Date(now).toISOString()}, after its deadline ${new Date(request.notAfter).toISOString()}: its sender no longer waits for it` };
+  }
   if (!approvalStages.includes(stage)) {
     return { type: ApprovalRefusal.UnknownStage, message: `this pipeline has no approval stage "${stage}"${approvalStages.length ? ` (it has ${approvalStages.join(', ')})` : ''}` };
   }

@@ -324,9 +324,14 @@ async function taskTree(client: Client, workflowId: string): Promise<RunTree['ta
 /** A query answered within a few seconds, or undefined (not started yet, or no worker to answer right now). */
 export async function query<T>(client: Client, handle: WorkflowHandle, definition: QueryDefinition<T>): Promise<T | undefined> {
   try {
-    return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(definition));
+    return await askRun(client, handle, definition);
   } catch {
     // Not started yet, or no worker to answer right now: the next poll will see it.
     return undefined;
   }
+}
+
+/** A query answered within a few seconds; throws when the run does not answer, for callers that must tell that from "nothing". */
+export function askRun<T>(client: Client, handle: WorkflowHandle, definition: QueryDefinition<T>): Promise<T> {
+  return client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(definition));
 }

@@ -59,7 +59,8 @@ export class ApprovalGates {
   }
 
   private refuseIfInvalid(request: ApprovalRequest): void {
-    const refusal = approvalRefusal(this.stageNames, this.open.get(request.stage)?.state, request);
+    // Date.now() is workflow time: the same when the history is replayed.
+    const refusal = approvalRefusal(this.stageNames, this.open.get(request.stage)?.state, request, Date.now());
     if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Router, type Response } from 'express';
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { planPipelineRun, planTaskRun } from '../../model/plan';
 import type { PipelineRunInput, TaskRunInput } from '../../model/run';
 import { maskSecretValues } from '../../model/variables';
@@ -12,7 +12,7 @@ import { canonicalJson } from '../store/definitions';
 import { principalOf, requireRole } from '../auth';
 import { audited, auditAs } from '../audit';
 import { HttpError, parseRequest } from '../errors';
-import { idempotencyKey, pipelineRunRequest, runListQuery, taskRunRequest } from '../schemas';
+import { idempotencyKey, PAGE_TOKEN_EXPECTED, pipelineRunRequest, runListQuery, taskRunRequest } from '../schemas';
 
 export interface RunRouteDeps {
   store: Store;
@@ -52,7 +52,9 @@ export function runRoutes(deps: RunRouteDeps): Router {
   for (const [path, kind] of COLLECTIONS) {
     router.get(path, requireRole('viewer'), async (req, res) => {
       const { limit, pageToken, ...filter } = parseRequest(runListQuery, req.query, 'query');
-      const page = await listRuns(temporal, { ...filter, kind }, { size: limit, token: pageToken });
+      const page = await listRuns(temporal, { ...filter, kind }, { size: limit, token: pageToken }).catch((e: unknown) => {
+        throw pageTokenRefused(e, pageToken);
+      });
       res.json({ items: page.runs.map((r) => ({ ...r, temporalWeb: temporalWebLink(config, r.id) })), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) });
     });
     router.get(`${path}/:id`, requireRole('viewer'), async (req, res) => {
@@ -128,4 +130,10 @@ async function runDetail(temporal: Client, config: Pick<OpsConfig, 'namespace'>,
   const detail = { ...summary, variables: maskSecretValues(input.variables, input.secretNames), hosts: input.hosts.map((h) => h.name) };
   if (summary.status === 'running') return { ...detail, progress: await runTree(temporal, id) };
   return { ...detail, result: (await runOutcome(temporal, id)).result };
+}
+
+/** Temporal answers a page token it did not issue with UNKNOWN (SQL visibility) or INVALID_ARGUMENT: the caller's to fix, 400. */
+function pageTokenRefused(e: unknown, pageToken: string | undefined): unknown {
+  if (!pageToken || !isGrpcServiceError(e) || (e.code !== 2 && e.code !== 3)) return e;
+  return new HttpError(400, `invalid query: pageToken: ${PAGE_TOKEN_EXPECTED}`, [{ path: 'query.pageToken', message: PAGE_TOKEN_EXPECTED }]);
 }

@@ -6,16 +6,18 @@ import { audited, auditAs } from '../audit';
 import { HttpError, parseRequest } from '../errors';
 import { scheduleBackfillRequest, schedulePauseRequest, scheduleTriggerRequest } from '../schemas';
 import type { DefinitionStore } from '../store/definitions';
+import type { SchedulePauses } from '../store/schedule-pauses';
 import { scheduleState } from '../../workers/schedules';
 
 const OVERLAP = { skip: 'SKIP', bufferOne: 'BUFFER_ONE', bufferAll: 'BUFFER_ALL', cancelOther: 'CANCEL_OTHER', terminateOther: 'TERMINATE_OTHER', allowAll: 'ALLOW_ALL' } as const;
 
 /**
  * What Temporal does with a Schedule besides keeping it in step with its definition: pause and
- * unpause (a re-apply keeps the state), start a run now, and start the runs of a past period.
+ * unpause (kept in the store too, so the pause outlives the Temporal schedule: see SchedulePauses),
+ * start a run now, and start the runs of a past period.
  * The definition itself is the generic PUT/GET/DELETE of /api/v1/schedules/NAME.
  */
-export function scheduleRoutes(definitions: DefinitionStore, temporal: Client): Router {
+export function scheduleRoutes(definitions: DefinitionStore, pauses: SchedulePauses, temporal: Client): Router {
   const router = Router();
   const handleOf = async (name: string) => {
     if (!(await definitions.get('Schedule', name))) throw new HttpError(404, `Schedule/${name} is not defined`);
@@ -35,12 +37,15 @@ export function scheduleRoutes(definitions: DefinitionStore, temporal: Client): 
     });
   act('pause', async (name, body, who) => {
     const { note } = parseRequest(schedulePauseRequest, body, 'body');
-    await (await handleOf(name)).pause(`paused by ${who}${note ? `: ${note}` : ''}`);
+    const said = `paused by ${who}${note ? `: ${note}` : ''}`;
+    await (await handleOf(name)).pause(said);
+    await pauses.pause(name, said);
     return 'paused';
   });
   act('unpause', async (name, body, who) => {
     const { note } = parseRequest(schedulePauseRequest, body, 'body');
     await (await handleOf(name)).unpause(`unpaused by ${who}${note ? `: ${note}` : ''}`);
+    await pauses.unpause(name);
     return 'active';
   });
   act('trigger', async (name, body) => {

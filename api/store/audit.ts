@@ -79,9 +79,10 @@ export class AuditLog {
     if (query.outcome) add('outcome = ?', query.outcome);
     if (query.before) add('id < ?', query.before);
     params.push(query.limit);
+    // Ordered by the column, not by the text alias (which sorts 9 above 43).
     const rows = await this.db.query<Row>(
       `SELECT id::text AS id, at, actor, role, method, path, action, resource, status, outcome, message, remote FROM audit_log
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`,
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY audit_log.id DESC LIMIT $${params.length}`,
       params,
     );
     return rows.map((r) => ({

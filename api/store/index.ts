@@ -5,6 +5,7 @@ import { TokenStore } from './tokens';
 import { AuditLog } from './audit';
 import { IdempotencyKeys } from './idempotency';
 import { ParkedEvents } from './parked-events';
+import { SchedulePauses } from './schedule-pauses';
 
 /** Everything the control plane keeps in PostgreSQL (or PGlite), behind one handle. */
 export interface Store {
@@ -14,6 +15,7 @@ export interface Store {
   audit: AuditLog;
   idempotency: IdempotencyKeys;
   parkedEvents: ParkedEvents;
+  schedulePauses: SchedulePauses;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function openStore(location: StoreLocation, log: (message: string) 
     audit,
     idempotency: new IdempotencyKeys(db),
     parkedEvents: new ParkedEvents(db),
+    schedulePauses: new SchedulePauses(db),
     async close() {
       await audit.flush();
       await db.close();

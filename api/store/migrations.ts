@@ -80,6 +80,21 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'paused schedules',
+    statements: [
+      // Keyed like definitions, so deleting the Schedule deletes its pause.
+      `CREATE TABLE schedule_pauses (
+        kind text NOT NULL DEFAULT 'Schedule' CHECK (kind = 'Schedule'),
+        name text NOT NULL,
+        note text NOT NULL,
+        paused_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (kind, name),
+        FOREIGN KEY (kind, name) REFERENCES definitions (kind, name) ON DELETE CASCADE
+      )`,
+    ],
+  },
 ];
 
 /** Any fixed number: every Ops server takes this lock so two starting at once migrate one after the other. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { StoredEvent } from '../../api/events';
 import { ApiClient, serverSettings } from '../api-client';
 import { configFrom, natsConnection } from '../context';
-import { CliError, ExitCode } from '../exit-codes';
+import { CliError, ExitCode, stopOnInterrupt } from '../exit-codes';
 import { parseDuration } from '../../model/timing';
 
 interface EventsOptions {
@@ -26,8 +26,7 @@ export function eventsCommand(program: Command): void {
     .action(async (opts: EventsOptions, command: Command) => {
       if (opts.output !== undefined && opts.output !== 'json') throw new CliError(`-o ${opts.output}: use json`, ExitCode.usage);
       const print = (e: StoredEvent) => console.log(opts.output === 'json' ? JSON.stringify(e) : describe(e));
-      const stop = new AbortController();
-      process.once('SIGINT', () => stop.abort());
+      const stop = stopOnInterrupt();
       const server = serverSettings(command);
       if (server) {
         const query = new URLSearchParams({ since: opts.since, limit: opts.limit, follow: String(Boolean(opts.follow)), ...(opts.subject ? { subject: opts.subject } : {}) });

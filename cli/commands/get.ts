@@ -4,7 +4,7 @@ import { KIND_PLURALS, kindFromPlural, type Resource } from '../../model/resourc
 import type { RunSummary } from '../../workers/run-list';
 import type { HostResult } from '../../model/run';
 import type { RunTree } from '../../workers/runs';
-import type { PendingApproval } from '../../workers/approvals';
+import type { ListedApproval, PendingApproval } from '../../workers/approvals';
 import { describeApprovers, describeWait, type ApprovalState } from '../../model/approval';
 import { encode, requireServer } from '../api-client';
 import { CliError, ExitCode } from '../exit-codes';
@@ -98,23 +98,18 @@ function showRun(run: RunDetail, format: ListFormat): void {
   if (rows.length) printTable(['TASK', 'HOST', 'STATUS', 'EXIT', 'WORKER', 'MESSAGE'], rows);
 }
 
-/** Waiting approvals: what each asks, who may decide, how far it got, until when. */
-function showApprovals(page: { items: Array<PendingApproval & { temporalWeb: string }> }, format: ListFormat): void {
+/** Waiting approvals: what each asks, who may decide, how far it got, until when; or why a run could not say. */
+function showApprovals(page: { items: Array<ListedApproval & { temporalWeb: string }> }, format: ListFormat): void {
   if (format === 'json' || format === 'yaml') return printData(format, page);
   const approvals = (a: PendingApproval) => `${a.votes.filter((v) => v.decision === 'approve').length}/${a.required}`;
+  const wide = (a: ListedApproval & { temporalWeb: string }) => (format !== 'wide' ? [] : [a.status === 'unread' ? '' : Object.entries(a.variables).map(([k, v]) => `${k}=${v}`).join(' '), a.temporalWeb]);
   printTable(
     ['RUN', 'PIPELINE', 'STAGE', 'APPROVALS', 'APPROVERS', 'WAITING', 'DEADLINE', ...(format === 'wide' ? ['VARIABLES', 'TEMPORAL WEB'] : []), 'MESSAGE'],
-    page.items.map((a) => [
-      a.runId,
-      a.pipeline,
-      a.stage,
-      approvals(a),
-      describeApprovers(a.approvers),
-      age(a.requestedAt),
-      `${a.deadline} (${a.onTimeout})`,
-      ...(format === 'wide' ? [Object.entries(a.variables).map(([k, v]) => `${k}=${v}`).join(' '), a.temporalWeb] : []),
-      a.message,
-    ]),
+    page.items.map((a) =>
+      a.status === 'unread'
+        ? [a.runId, a.pipeline, '?', '?', '?', '?', '?', ...wide(a), a.problem]
+        : [a.runId, a.pipeline, a.stage, approvals(a), describeApprovers(a.approvers), age(a.requestedAt), `${a.deadline} (${a.onTimeout})`, ...wide(a), a.message],
+    ),
   );
   if (page.items.length) console.error(`decide with: ops approve RUN [--stage STAGE] [--reject] --comment "why"`);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { configFrom, natsConnection, temporalClient } from '../context';
-import { CliError, ExitCode } from '../exit-codes';
+import { CliError, ExitCode, stopOnInterrupt } from '../exit-codes';
 import { ApiClient, serverSettings } from '../api-client';
 import { apiLogs } from '../server-runs';
 import { LogPrinter } from '../log-printer';
@@ -20,8 +20,7 @@ export function logsCommand(program: Command): void {
     .option('-f, --follow', 'keep printing new output until the run ends')
     .option('--timestamps', 'prefix each chunk with the time it was published')
     .action(async (run: string, opts: LogsOptions, command: Command) => {
-      const stop = new AbortController();
-      process.once('SIGINT', () => stop.abort());
+      const stop = stopOnInterrupt();
       const printer = new LogPrinter((chunk) => `${opts.timestamps ? `${chunk.time} ` : ''}${opts.host ? '' : `${chunk.host} `}`);
       const server = serverSettings(command);
       if (server) {

@@ -202,6 +202,11 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(all.body.items.map((e: any) => e.action)).toEqual(expect.arrayContaining(['apply Host/host-1', 'create token ci (operator)']));
     // Reads are not audited; tokens are never shown again.
     expect(all.body.items.every((e: any) => e.method !== 'GET')).toBe(true);
+    // Newest first by number (as text, 9 came before 43), a short page too.
+    const ids = (await server.call('GET', '/api/v1/audit?limit=500')).body.items.map((e: any) => Number(e.id));
+    expect(ids.length).toBeGreaterThan(10);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    expect((await server.call('GET', '/api/v1/audit?limit=5')).body.items.map((e: any) => Number(e.id))).toEqual(ids.slice(0, 5));
     expect(JSON.stringify((await server.call('GET', '/api/v1/tokens')).body)).not.toContain(viewer.slice(-20));
     // A revoked token stops working at once; its name can go to a replacement.
     expect((await server.call('POST', '/api/v1/tokens', { body: { name: 'dash', role: 'viewer' } })).status).toBe(409);
@@ -224,6 +229,8 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(hosts.every((h: any) => h.status === 'succeeded')).toBe(true);
     for (const host of stack.fleet.hosts) expect((await stack.fleet.exec(host.name, `cat api/${host.name}/app.conf`)).stdout).toBe('greeting=howdy\n');
     const listed = await until('run in visibility', () => server.call('GET', '/api/v1/runs?pipeline=configure&status=succeeded&requester=admin'), (r) => r.body.items.some((i: any) => i.id === start.body.id));
+    const garbage = await server.call('GET', '/api/v1/runs?pageToken=garbage');
+    expect([garbage.status, garbage.body.message]).toEqual([400, 'invalid query: pageToken: must be a nextPageToken from an earlier page']);
     expect(listed.body.items.find((i: any) => i.id === start.body.id)).toMatchObject({ kind: 'pipeline', trigger: 'api', clusters: ['local'] });
     expect((await server.call('GET', '/api/v1/taskruns?task=write-config')).body.items.some((i: any) => i.id.startsWith(start.body.id))).toBe(false);
     const bad = await server.call('POST', '/api/v1/pipelineruns', { body: { pipeline: 'configure', variables: { greting: 'typo' } } });

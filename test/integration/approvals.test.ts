@@ -72,10 +72,11 @@ async function start(name: string): Promise<string> {
   return r.body.id;
 }
 
-/** Waits until the run's approval is listed as pending, and returns the listing's entry. */
+/** Waits until the run's approval is listed as pending (not unread: a worker just started may not answer yet), and returns the listing's entry. */
 async function pending(runId: string): Promise<any> {
-  const { body } = await until('the approval to be pending', () => server.call('GET', '/api/v1/approvals?state=pending'), (r) => r.body.items?.some((a: any) => a.runId === runId));
-  return body.items.find((a: any) => a.runId === runId);
+  const mine = (a: any) => a.runId === runId && a.status === 'pending';
+  const { body } = await until('the approval to be pending', () => server.call('GET', '/api/v1/approvals?state=pending'), (r) => r.body.items?.some(mine));
+  return body.items.find(mine);
 }
 
 const decide = (runId: string, who: string, body: Record<string, unknown>) => server.call('POST', `/api/v1/pipelineruns/${runId}/approvals`, { token: tokens[who], body });
@@ -154,6 +155,12 @@ test('two approvals needed: the same token voting twice counts once', async () =
 test('a rejection fails the run with its reason, and finally stages still run', async () => {
   const runId = await start('guarded');
   await pending(runId);
+  // Following its output while it waits, Ctrl-C stops the following (exit 130, as interrupted), not the run.
+  const following = new AbortController();
+  const logs = stack.ops(['logs', runId, '-f'], { env: server.env, signal: following.signal });
+  await new Promise((r) => setTimeout(r, 2000));
+  following.abort();
+  expect((await logs).code).toBe(130);
   const rejected = await stack.ops(['approve', runId, '--reject', '--comment', 'not during the freeze'], { env: { ...server.env, OPS_TOKEN: tokens.bob } });
   expect(rejected.code).toBe(0);
   const run = await server.ended(runId);
@@ -189,6 +196,31 @@ test('a worker restarted while a run waits for approval loses nothing', async ()
   expect(run.status).toBe('succeeded');
   // The stage before the approval ran once, though the worker that ran it is gone.
   expect(await marks(runId)).toBe('prepare\nupgrade\nfinally succeeded\n');
+});
+
+test('without a control worker a decision answers 503 and never takes effect later; the waiting run is still listed', async () => {
+  const runId = await start('guarded');
+  await pending(runId);
+  await worker.kill('SIGKILL');
+  const noWorker = 'no control worker answered (is "ops worker --control" running?)';
+  try {
+    // Which stage waits is the run's to say; no worker, no answer (not "not waiting").
+    const unnamed = await decide(runId, 'alice', { decision: 'approve' });
+    expect([unnamed.status, unnamed.body.message]).toEqual([503, expect.stringContaining(`run ${runId} did not say which stage waits: ${noWorker}`)]);
+    const listed = (await server.call('GET', '/api/v1/approvals')).body.items.filter((a: any) => a.runId === runId);
+    expect(listed).toEqual([expect.objectContaining({ pipeline: 'guarded', status: 'unread', problem: expect.stringContaining(`the run did not say what it waits for: ${noWorker}`) })]);
+    // Temporal lists the dead worker's polls for a while, so this one is sent, and waits in vain.
+    const named = await decide(runId, 'alice', { stage: 'approve', decision: 'approve', comment: 'while no worker ran' });
+    expect([named.status, named.body.message]).toEqual([503, `run ${runId} did not take the decision within 30s: ${noWorker}; it will not take it later`]);
+  } finally {
+    worker = stack.startWorker();
+    await worker.ready;
+  }
+  // Temporal hands the run that decision when the worker is back, before this one: the run refuses it.
+  const rejected = await decide(runId, 'bob', { stage: 'approve', decision: 'reject', comment: 'after the worker came back' });
+  expect(rejected.body).toMatchObject({ status: 'rejected', votes: [expect.objectContaining({ by: 'bob' })] });
+  expect((await server.ended(runId)).result.reason).toBe('stage approve failed: rejected by bob: "after the worker came back"');
+  expect(await marks(runId)).toBe('prepare\nfinally failed\n');
 });
 
 test('approval stages are checked when defined: finally, unknown variables, impossible quorum, bad references', async () => {

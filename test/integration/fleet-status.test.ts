@@ -206,7 +206,7 @@ test('a failed task run is announced as an event; a hook on failed runs tells a 
   await until('the follower to print the end', async () => followedSoFar, (out) => out.includes(`${subject}  dev.ops.run.status  failed`));
   stopFollowing.abort();
   const followed = await following;
-  expect(followed.code).toBe(0);
+  expect(followed.code).toBe(130);
   expect(followed.stdout.split('\n').filter((l) => l.includes(subject))).toEqual([
     expect.stringMatching(/^\S+ {2}\S+ {2}dev\.ops\.run\.status {2}running$/),
     expect.stringMatching(/^\S+ {2}\S+ {2}dev\.ops\.run\.status {2}failed 2 of 2 hosts failed/),

@@ -16,8 +16,7 @@ beforeAll(async () => {
   const worker = stack.startWorker();
   server = await startOpsServer(stack, { name: 'schedules' });
   await worker.ready;
-  const h = stack.fleet.hosts[0];
-  await server.call('PUT', '/api/v1/hosts/host-1', { body: { apiVersion: API, kind: 'Host', metadata: { name: 'host-1' }, spec: { address: h.address, port: h.port, hostKey: h.hostKeyFingerprint } } });
+  await putHost({});
   const tick = { apiVersion: API, kind: 'Task', metadata: { name: 'tick' }, spec: { targets: { hosts: ['host-1'] }, variables: [{ name: 'word', default: 'tick' }], steps: [{ shell: 'echo "${word} from ${run.id}"' }] } };
   expect((await server.call('PUT', '/api/v1/tasks/tick', { body: tick })).status).toBe(201);
 });
@@ -28,6 +27,12 @@ afterAll(async () => {
 });
 
 const ops = (...args: string[]) => stack.ops(args, { env: server.env });
+
+async function putHost(labels: Record<string, string>): Promise<void> {
+  const h = stack.fleet.hosts[0];
+  const r = await server.call('PUT', '/api/v1/hosts/host-1', { body: { apiVersion: API, kind: 'Host', metadata: { name: 'host-1', labels }, spec: { address: h.address, port: h.port, hostKey: h.hostKeyFingerprint } } });
+  expect(r.status).toBeLessThan(300);
+}
 
 interface Run {
   id: string;
@@ -96,4 +101,27 @@ test('a schedule starts runs on time, tagged with it; paused it starts none, a t
   expect((await ops('schedule', 'delete', 'tick')).stdout).toBe('schedule/tick deleted\n');
   expect((await ops('schedule', 'get', 'tick')).code).toBe(3);
   await expect(stack.client.schedule.getHandle('ops-schedule-tick').describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+});
+
+test('a paused schedule stays paused, with its note, through a spell when its definition cannot be planned', async () => {
+  const tock = { apiVersion: API, kind: 'Task', metadata: { name: 'tock' }, spec: { targets: { selector: 'tock=yes' }, steps: [{ shell: 'echo tock' }] } };
+  await putHost({ tock: 'yes' });
+  expect((await server.call('PUT', '/api/v1/tasks/tock', { body: tock })).status).toBe(201);
+  expect((await ops('schedule', 'create', 'freeze', '--task', 'tock', '--every', '1h')).code).toBe(0);
+  expect((await ops('schedule', 'pause', 'freeze', '--note', 'change freeze')).code).toBe(0);
+  const temporalSchedule = () => stack.client.schedule.getHandle('ops-schedule-freeze').describe();
+
+  // The task matches no host for a while: Temporal's schedule goes, the pause stays.
+  await putHost({});
+  await expect(temporalSchedule()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  await putHost({ tock: 'yes' });
+  expect((await temporalSchedule()).state).toMatchObject({ paused: true, note: 'paused by admin: change freeze' });
+  expect((await ops('schedule', 'get', 'freeze')).stdout).toContain('note: paused by admin: change freeze');
+
+  // Unpaused, it comes back active after the next such spell.
+  expect((await ops('schedule', 'unpause', 'freeze')).code).toBe(0);
+  await putHost({});
+  await putHost({ tock: 'yes' });
+  expect((await temporalSchedule()).state.paused).toBe(false);
+  expect((await ops('schedule', 'delete', 'freeze')).code).toBe(0);
 });

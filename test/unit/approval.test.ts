@@ -55,14 +55,24 @@ describe('mayDecide', () => {
 
 describe('approvalRefusal', () => {
   const stages = ['gate'];
+  const NOW = Date.parse('2030-01-01T00:00:30.000Z');
+  it('refuses a decision that arrives after its deadline, whatever else holds', () => {
+    const late = { ...vote('alice', 'approver'), notAfter: NOW - 1 };
+    expect(approvalRefusal(stages, waiting(), late, NOW)).toEqual({
+      type: 'ApprovalExpired',
+      message: 'the decision arrived at 2030-01-01T00:00:30.000Z, after its deadline 2030-01-01T00:00:29.999Z: its sender no longer waits for it',
+    });
+    expect(approvalRefusal(stages, waiting(), { ...late, notAfter: NOW }, NOW)).toBeUndefined();
+  });
+
   it('refuses an unknown stage, one not waiting yet, and one already decided', () => {
-    expect(approvalRefusal(stages, undefined, { ...vote('a', 'admin'), stage: 'nope' })).toEqual({ type: 'ApprovalUnknownStage', message: 'this pipeline has no approval stage "nope" (it has gate)' });
-    expect(approvalRefusal(stages, undefined, vote('a', 'admin'))?.type).toBe('ApprovalNotPending');
-    expect(approvalRefusal(stages, waiting({ status: 'approved', reason: 'approved by a, b' }), vote('c', 'admin'))).toEqual({ type: 'ApprovalDecided', message: 'stage gate was already decided: approved by a, b' });
+    expect(approvalRefusal(stages, undefined, { ...vote('a', 'admin'), stage: 'nope' }, NOW)).toEqual({ type: 'ApprovalUnknownStage', message: 'this pipeline has no approval stage "nope" (it has gate)' });
+    expect(approvalRefusal(stages, undefined, vote('a', 'admin'), NOW)?.type).toBe('ApprovalNotPending');
+    expect(approvalRefusal(stages, waiting({ status: 'approved', reason: 'approved by a, b' }), vote('c', 'admin'), NOW)).toEqual({ type: 'ApprovalDecided', message: 'stage gate was already decided: approved by a, b' });
   });
 
   it('refuses a token that may not decide, naming who may', () => {
-    expect(approvalRefusal(stages, waiting(), vote('carol', 'operator'))).toEqual({
+    expect(approvalRefusal(stages, waiting(), vote('carol', 'operator'), NOW)).toEqual({
       type: 'ApprovalNotAllowed',
       message: 'token "carol" (role operator) may not decide stage gate; it needs role approver or token dora',
     });
@@ -71,11 +81,11 @@ describe('approvalRefusal', () => {
   it('refuses a second vote by the same token, approve or reject', () => {
     const state = waiting();
     recordVote(state, vote('alice', 'approver'), '2030-01-01T00:01:00.000Z');
-    expect(approvalRefusal(stages, state, vote('alice', 'approver', 'reject'))).toEqual({
+    expect(approvalRefusal(stages, state, vote('alice', 'approver', 'reject'), NOW)).toEqual({
       type: 'ApprovalAlreadyVoted',
       message: 'token "alice" already decided stage gate (approved at 2030-01-01T00:01:00.000Z); each token counts once',
     });
-    expect(approvalRefusal(stages, state, vote('bob', 'admin'))).toBeUndefined();
+    expect(approvalRefusal(stages, state, vote('bob', 'admin'), NOW)).toBeUndefined();
   });
 });
 
