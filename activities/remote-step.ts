@@ -126,11 +126,12 @@ finish
   return `exec sh -c ${shellQuote(wrapper.trim())}`;
 }
 
-/** Kills the step's whole session: TERM, then KILL after a grace period. */
+/** Kills the step's whole session: TERM, then KILL after a grace period. Prints `exited N` first if the script itself had ended. */
 export function killCommand({ key, sudo }: { key: string; sudo: boolean }): string {
   const s = sudo ? 'sudo -n ' : '';
   const script = `
 f=${STEPS_DIR}/${shellQuote(key)}
+[ -s "$f.exit" ] && { read -r rc < "$f.exit"; echo "exited $rc"; }
 read -r sid < "$f.sid" 2>/dev/null || exit 0
 ${s}pkill -TERM -s "$sid" 2>/dev/null || ${s}kill -TERM -- -"$sid" 2>/dev/null
 for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -s "$sid" >/dev/null 2>&1 || exit 0; sleep 0.3; done

@@ -7,7 +7,7 @@ import { killCommand, stepKey, wrapperCommand } from './remote-step';
 import { RESULT_MAX_BYTES, StepOutput } from './output';
 import { ConnectError, stepFailure } from './step-failure';
 import { lookupFor, secretValues, stepPodContext, type ActivityDeps, type StepInput } from './step-input';
-import type { HostSession } from './host-session';
+import { execCapture, type HostSession } from './host-session';
 import { mask } from './masker';
 import { needsSudo } from './hosts';
 
@@ -65,11 +65,16 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
         await output.close();
         throw cancelled;
       }
-      await killStep(lease.session, key, step.sudo);
+      const scriptExit = await killStep(lease.session, key, step.sudo);
       await raceDelay(execution.catch(() => undefined), KILL_WAIT_MS);
       await output.close();
       if (cancelled) throw cancelled;
-      throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; the step's processes were killed`, { worker: deps.identity, tail: output.tail() });
+      // The script had ended, yet its output stayed open: a background process it started held it.
+      const why =
+        scriptExit === undefined
+          ? "the step's processes were killed"
+          : `the script itself had ended (exit code ${scriptExit}), but a process it started in the background kept its output open, so the step could not end; it was killed. Send such a process's output elsewhere (command >file 2>&1 &)`;
+      throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; ${why}`, { worker: deps.identity, tail: output.tail() });
     }
     await output.close();
     const durationMs = Date.now() - started;
@@ -110,8 +115,17 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
   }
 }
 
-async function killStep(session: HostSession, key: string, sudo: boolean): Promise<void> {
-  await raceDelay(session.exec(killCommand({ key, sudo }), {}).catch(() => undefined), KILL_WAIT_MS);
+/** Kills what is left of the step on its host; says the script's exit code if the script itself had ended. */
+async function killStep(session: HostSession, key: string, sudo: boolean): Promise<number | undefined> {
+  let said = '';
+  await raceDelay(
+    execCapture(session, killCommand({ key, sudo }))
+      .then((r) => (said = r.stdout))
+      .catch(() => undefined),
+    KILL_WAIT_MS,
+  );
+  const m = /^exited (\d+)$/m.exec(said);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Connection problems become classified step failures; everything else passes through. */

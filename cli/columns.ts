@@ -51,7 +51,7 @@ export const COLUMNS: Record<Kind, Columns> = {
       const s = (r as Of<'Cluster'>).spec;
       // The server adds the task queue's pollers and the last heartbeat as status (api/routes/clusters.ts).
       const status = statusOf<ClusterWorkerStatus & { heartbeat?: ClusterStatus }>(r);
-      const workers = !status ? '?' : status.online ? String(status.workers.length) : status.workers.length ? `${status.workers.length} (not polling)` : 'none';
+      const workers = !status ? '?' : status.workers.length ? String(status.workers.length) : 'none';
       const identities = (status?.workers ?? []).map((w) => w.identity).join(',');
       const versions = [...new Set((status?.workers ?? []).flatMap((w) => (w.version ? [w.version] : [])))].join(',');
       return [r.metadata.name, workers, s.description ?? '', labelsOf(r), ...(wide ? [...kubernetes(status?.heartbeat), identities, versions, s.kubeconfigRef ?? '', r.metadata.resourceVersion ?? ''] : [])];

@@ -14,8 +14,9 @@ export interface ClusterWorker {
 
 export interface ClusterWorkerStatus {
   taskQueue: string;
-  /** Some worker polled the queue within the last ONLINE_WITHIN_MS; Temporal lists pollers for minutes after they stop. */
+  /** Some worker polled the queue within the last ONLINE_WITHIN_MS. */
   online: boolean;
+  /** The workers that did: Temporal lists pollers for minutes after they stop, and those are left out. */
   workers: ClusterWorker[];
 }
 
@@ -48,7 +49,7 @@ export async function taskQueueWorkers(client: Client, taskQueue: string, now = 
       byIdentity.set(identity, worker);
     }
   }
-  const workers = [...byIdentity.values()].sort((a, b) => a.identity.localeCompare(b.identity));
   const recent = (w: ClusterWorker) => w.lastPolled !== undefined && now.getTime() - Date.parse(w.lastPolled) < ONLINE_WITHIN_MS;
-  return { taskQueue, online: workers.some(recent), workers };
+  const workers = [...byIdentity.values()].filter(recent).sort((a, b) => a.identity.localeCompare(b.identity));
+  return { taskQueue, online: workers.length > 0, workers };
 }

@@ -276,6 +276,30 @@ spec:
   expect(left.stdout.trim()).toBe('none');
 });
 
+test('a script that ends but leaves a background process holding its output is told apart from a slow script', async () => {
+  const file = stack.writeFile(
+    'background.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: background }
+spec:
+  targets: { hosts: [host-1] }
+  steps:
+    - name: start-daemon
+      timeoutSeconds: 2
+      shell: |
+        sleep 303 &
+        echo started
+`,
+  );
+  const { code, outcome } = await runJson(['run', '-f', hostsFile, '-f', file, '--task', 'background']);
+  expect(code).toBe(1);
+  const [host] = hostsOf(outcome);
+  expect(host.status).toBe('timedOut');
+  expect(host.message).toContain('timed out after 2s; the script itself had ended (exit code 0), but a process it started in the background kept its output open');
+  expect((await stack.fleet.exec('host-1', 'pgrep -u opsfleet -f "sleep 303" || echo none')).stdout.trim()).toBe('none');
+});
+
 test('a secret variable is masked in output and never in clear in workflow history', async () => {
   const secret = 'hunter2-Sx9q';
   const file = stack.writeFile(
