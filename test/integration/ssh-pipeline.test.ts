@@ -297,7 +297,7 @@ spec:
   const [host] = hostsOf(outcome);
   expect(host.status).toBe('timedOut');
   expect(host.message).toContain('timed out after 2s; the script itself had ended (exit code 0), but a process it started in the background kept its output open');
-  expect((await stack.fleet.exec('host-1', 'pgrep -u opsfleet -f "sleep 303" || echo none')).stdout.trim()).toBe('none');
+  expect((await stack.fleet.exec('host-1', 'pgrep -u opsfleet -f "sleep 30[3]" || echo none')).stdout.trim()).toBe('none');
 });
 
 test('a secret variable is masked in output and never in clear in workflow history', async () => {
