@@ -65,9 +65,10 @@ export class CredentialStore {
 
   /** Resolves a reference; an unknown reference is an error, never a silent fallback. */
   resolve(ref: string | undefined, username: string | undefined): SshAuth {
-    const name = ref ?? this.config.default;
+    const config = this.config;
+    const name = ref ?? config.default;
     if (name === undefined) return defaultAuth(username);
-    const c = this.config.credentials[name];
+    const c = config.credentials[name];
     if (!c) throw new Error(`credential "${name}" is not configured on this worker (${this.file})`);
     const password = c.passwordFile ? readFileSync(c.passwordFile, 'utf8').replace(/\r?\n$/, '') : c.passwordEnv ? process.env[c.passwordEnv] : undefined;
     if (c.passwordEnv && password === undefined) throw new Error(`credential "${name}": environment variable ${c.passwordEnv} is not set on this worker`);

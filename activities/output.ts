@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { SecretMasker } from './masker';
-import { parseResultLine, resultLineName } from '../model/results';
+import { parseResultLine, resultLineStart } from '../model/results';
 import { CONTROL_PREFIX, type ControlEvent } from './remote-step';
 import type { LogSink } from './logs';
 
@@ -111,12 +111,12 @@ export class StepOutput {
   /** Output without a newline yet (a progress bar, a prompt) still streams, unless it may be a control or result line. */
   private emitPartial(stream: StreamName): void {
     const state = this.streams[stream];
-    const result = stream === 'stdout' ? resultLineName(state.partial) : undefined;
+    const result = stream === 'stdout' ? resultLineStart(state.partial) : undefined;
     // A result's line waits for its end while its value may still fit (characters are never more than bytes; +1 for a \r).
-    const hold = result !== undefined ? `::result ${result}=`.length + RESULT_MAX_BYTES + 1 : PARTIAL_LIMIT;
+    const hold = result ? result.valueAt + RESULT_MAX_BYTES + 1 : PARTIAL_LIMIT;
     if (!state.partial || (state.partial.length <= hold && /^[:\x1e]/.test(state.partial))) return;
     // A result line this long streams before it ends: its value is over the limit.
-    if (result !== undefined && this.declaredResults.includes(result)) this.tooLong(result);
+    if (result && this.declaredResults.includes(result.name)) this.tooLong(result.name);
     const { masked, rest } = this.masker.prefix(state.partial);
     this.emit(stream, masked);
     state.partial = rest;

@@ -5,9 +5,10 @@
 const RESULT_LINE = /^::result ([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 const RESULT_START = /^::result ([A-Za-z_][A-Za-z0-9_]*)=/;
 
-/** The name a result line sets, from the line's beginning alone. */
-export function resultLineName(text: string): string | undefined {
-  return RESULT_START.exec(text)?.[1];
+/** The name a result line sets and where its value starts, from the line's beginning alone. */
+export function resultLineStart(text: string): { name: string; valueAt: number } | undefined {
+  const m = RESULT_START.exec(text);
+  return m ? { name: m[1], valueAt: m[0].length } : undefined;
 }
 
 export function parseResultLine(line: string): { name: string; value: string } | undefined {

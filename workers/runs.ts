@@ -205,13 +205,13 @@ export async function runOutcome(client: Client, runId: string, known?: RunOutco
   }
 }
 
-/*
+/**
  * A cancelled workflow returns nothing, but its progress still says how each stage, task and host
  * that started ended (cancelled, or done before the cancel): asked of the closed run, which a worker replays.
  */
 async function cancelledStages(client: Client, runId: string): Promise<PipelineRunResult['stages']> {
   const { pipeline, tasks } = await queriedTree(client, runId, 'pipeline');
-  const ended = <S extends string>(status: S): Exclude<S, 'running' | 'waiting'> | 'cancelled' => (status === 'running' || status === 'waiting' ? 'cancelled' : (status as Exclude<S, 'running' | 'waiting'>));
+  const ended = <S extends string>(status: S) => (status === 'running' || status === 'waiting' ? 'cancelled' : status) as Exclude<S, 'running' | 'waiting'> | 'cancelled';
   return (pipeline?.stages ?? []).map((stage) => ({
     name: stage.name,
     status: stage.status === 'pending' ? 'skipped' : ended(stage.status),
