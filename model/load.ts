@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { LineCounter, parseAllDocuments, isNode, type Document, type YAMLError } from 'yaml';
+import { CORE_SCHEMA, Type, loadAll } from 'js-yaml';
+import type { Document, LineCounter, YAMLError } from 'yaml';
 import { ValidationError, type Issue } from './errors';
 import { validateResource, type Resource } from './resources';
 
@@ -47,6 +48,68 @@ export function loadResources(paths: ReadonlyArray<string>): LoadedResource[] {
 
 /** Parses YAML or JSON text holding one or more documents (or a List of items). */
 export function parseDefinitions(text: string, file?: string): { resources: Resource[]; issues: Issue[] } {
+  const resources = parseValid(text);
+  return resources ? { resources, issues: [] } : parseWithPositions(text, file);
+}
+
+/**
+ * Numbers as YAML 1.2's core schema (and `yaml`) read them; js-yaml's own also take 0b101 and leave
+ * +.5 as text. Types with js-yaml's tags replace its own.
+ */
+const NUMBERS = [
+  new Type('tag:yaml.org,2002:int', {
+    kind: 'scalar',
+    resolve: (text: string) => /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(text),
+    construct: (text: string) => (text.startsWith('0o') ? parseInt(text.slice(2), 8) : text.startsWith('0x') ? parseInt(text.slice(2), 16) : parseInt(text, 10)),
+  }),
+  new Type('tag:yaml.org,2002:float', {
+    kind: 'scalar',
+    resolve: (text: string) => /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/.test(text),
+    construct: (text: string) => (/nan$/i.test(text) ? NaN : /inf$/i.test(text) ? (text.startsWith('-') ? -Infinity : Infinity) : parseFloat(text)),
+  }),
+];
+const YAML_CORE = CORE_SCHEMA.extend({ implicit: NUMBERS });
+
+/**
+ * js-yaml parses five times faster than `yaml` (26 against 150 ms for 200 Host documents) but
+ * keeps no positions. Text that parses and validates cleanly is read with it; anything else (a
+ * syntax error, a bad field, an alias to a collection, which `yaml` limits against alias bombs)
+ * is parsed again with `yaml`, so every problem is reported with its line. Both read YAML 1.2's
+ * core schema: no merge keys, no timestamps, the same numbers.
+ */
+function parseValid(text: string): Resource[] | undefined {
+  let docs: unknown[];
+  try {
+    docs = loadAll(text, undefined, { schema: YAML_CORE });
+  } catch {
+    return undefined;
+  }
+  const resources: Resource[] = [];
+  for (const value of docs) {
+    if (value === null || value === undefined) continue;
+    if (sharesCollections(value, new Set())) return undefined;
+    for (const item of isList(value) ? value.items : [value]) {
+      const result = validateResource(item);
+      if (!result.resource || result.issues.length) return undefined;
+      resources.push(result.resource);
+    }
+  }
+  return resources;
+}
+
+/** Whether a collection appears twice in the tree (js-yaml makes an alias the same object, not a copy). */
+function sharesCollections(value: unknown, seen: Set<object>): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (seen.has(value)) return true;
+  seen.add(value);
+  return Object.values(value).some((child) => sharesCollections(child, seen));
+}
+
+/** `yaml` is loaded only when definitions have a problem to report (it takes ~30 ms to load). */
+const yaml = (): typeof import('yaml') => require('yaml');
+
+function parseWithPositions(text: string, file?: string): { resources: Resource[]; issues: Issue[] } {
+  const { LineCounter, parseAllDocuments } = yaml();
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const issues: Issue[] = [];
@@ -57,7 +120,15 @@ export function parseDefinitions(text: string, file?: string): { resources: Reso
       issues.push(syntaxIssue(doc.errors, text, lineCounter, file));
       continue;
     }
-    const value: unknown = doc.toJS();
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (e) {
+      // An alias to an anchor not set before it, or too many aliases (an alias bomb).
+      const line = doc.range ? lineCounter.linePos(doc.range[0]).line : undefined;
+      issues.push({ file, line, path: '', message: `invalid YAML: ${(e as Error).message}` });
+      continue;
+    }
     if (value === null || value === undefined) continue;
     const items = isList(value) ? value.items : [value];
     items.forEach((item, index) => {
@@ -95,7 +166,7 @@ function isList(value: unknown): value is { items: unknown[] } {
 function lineOf(doc: Document, path: ReadonlyArray<PropertyKey>, lineCounter: LineCounter): number | undefined {
   for (let depth = path.length; depth >= 0; depth -= 1) {
     const node = doc.getIn(path.slice(0, depth) as Array<string | number>, true);
-    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    if (yaml().isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
   }
   return undefined;
 }

@@ -65,7 +65,9 @@ function onCluster(targets: TargetsSpec | undefined): boolean {
 
 /** Hosts the targets select, ordered by name so canaries and batches are predictable. */
 export function selectHosts(catalog: Catalog, targets: TargetsSpec | undefined, where: { document: string; path: string }): { hosts: Host[]; issues: Issue[] } {
-  const all = [...catalog.hosts.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  // Names are DNS labels, whose code-unit order is their alphabetical order; localeCompare would
+  // load ICU's collator first (~10 ms of `ops run`).
+  const all = [...catalog.hosts.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   if (!targets) return { hosts: [], issues: [{ ...where, message: 'no targets: give hosts, selector or all' }] };
   if (targets.all) return { hosts: all, issues: [] };
   if (targets.hosts) {

@@ -166,6 +166,8 @@ class HostTracker {
   private readonly byHost = new Map<string, HostResult>();
   private readonly inFlight = new Map<string, string>();
   private readonly groups = new Set<string>();
+  /** Hosts whose result is a failure; counted as results come, since the fan-out asks before each host. */
+  private failed = 0;
   private status: TaskProgress['status'] = 'running';
   private reason?: string;
 
@@ -177,6 +179,9 @@ class HostTracker {
   }
 
   record(result: HostResult): void {
+    const earlier = this.byHost.get(result.host);
+    if (earlier && FAILED.includes(earlier.status)) this.failed -= 1;
+    if (FAILED.includes(result.status)) this.failed += 1;
     this.inFlight.delete(result.host);
     this.byHost.set(result.host, result);
     this.updateDetails();
@@ -195,7 +200,7 @@ class HostTracker {
   }
 
   failures(): number {
-    return [...this.byHost.values()].filter((r) => FAILED.includes(r.status)).length;
+    return this.failed;
   }
 
   failureSummary(): string {
@@ -234,7 +239,11 @@ class HostTracker {
     const done = this.byHost.size;
     const total = this.input.hosts.length;
     const failed = this.failures();
-    const running = [...this.inFlight].slice(0, 5).map(([host, step]) => `${host}: ${step}`);
+    const running: string[] = [];
+    for (const [host, step] of this.inFlight) {
+      if (running.length === 5) break;
+      running.push(`${host}: ${step}`);
+    }
     const head = this.status === 'running' ? `${done}/${total} hosts done, ${failed} failed` : `${this.status}${this.reason ? `: ${this.reason}` : ''}`;
     const where = this.input.stage ? `${this.input.stage}: ` : '';
     setCurrentDetails(`${where}${running.length && this.status === 'running' ? `${head}; running ${running.join(', ')}${this.inFlight.size > 5 ? ' …' : ''}` : head}`);

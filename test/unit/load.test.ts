@@ -225,6 +225,54 @@ spec:
     expect(issues).toEqual([expect.objectContaining({ file: 'dup.yaml', line: 3, message: expect.stringMatching(/^invalid YAML: .*unique/) })]);
   });
 
+  it('reads numbers and words as YAML 1.2 core does, whether the definitions are valid or not', () => {
+    const values = '{ a: 0b101, b: +.5, c: 0o17, d: 0x1F, e: yes, f: 1_000, g: True, h: 012, i: 1e3, k: "0x1F" }';
+    const pipeline = (extra: string) => `apiVersion: ops.dev/v1
+kind: Pipeline
+metadata: { name: p }
+spec:
+  stages:
+    - name: s
+      tasks:
+        - task: t
+          variables: ${values}${extra}
+`;
+    const expected = { a: '0b101', b: '0.5', c: '15', d: '31', e: 'yes', f: '1_000', g: 'true', h: '12', i: '1000', k: '0x1F' };
+    const valid = parseDefinitions(pipeline(''), 'p.yaml');
+    expect(valid.issues).toEqual([]);
+    const stage = valid.resources[0].kind === 'Pipeline' ? valid.resources[0].spec.stages[0] : undefined;
+    expect(stage?.tasks[0].variables).toEqual(expected);
+    // The same values beside a problem are read by the parser that reports lines.
+    const invalid = parseDefinitions(`${pipeline('')}---\n${HOST('x', ', port: 0')}`, 'p.yaml');
+    expect(invalid.issues.map((i) => i.path)).toEqual(['spec.port']);
+    expect(invalid.resources[0].kind === 'Pipeline' && invalid.resources[0].spec.stages[0].tasks[0].variables).toEqual(expected);
+  });
+
+  it('expands anchors within a document, and refuses an alias to another document or an alias bomb naming the file', () => {
+    const shared = `apiVersion: ops.dev/v1
+kind: Pipeline
+metadata: { name: p }
+spec:
+  stages:
+    - name: s
+      tasks:
+        - { task: t, variables: &vars { version: '1.2' } }
+        - { task: u, variables: *vars }
+`;
+    const { resources, issues } = parseDefinitions(shared, 'p.yaml');
+    expect(issues).toEqual([]);
+    expect(resources[0].kind === 'Pipeline' && resources[0].spec.stages[0].tasks.map((t) => t.variables)).toEqual([{ version: '1.2' }, { version: '1.2' }]);
+
+    const host = (name: string, labels: string) => `apiVersion: ops.dev/v1\nkind: Host\nmetadata: { name: ${name}, labels: ${labels} }\nspec: { address: x, trustOnFirstUse: true }\n`;
+    const across = parseDefinitions(`${host('a', '&l { role: web }')}---\n${host('b', '*l')}`, 'h.yaml');
+    expect(across.issues).toEqual([expect.objectContaining({ file: 'h.yaml', line: 5, message: expect.stringMatching(/^invalid YAML: Unresolved alias/) })]);
+
+    const rows = ['x: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']]) rows.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    const bomb = parseDefinitions(`apiVersion: ops.dev/v1\nkind: Host\nmetadata:\n  name: a\n  labels:\n${rows.map((r) => `    ${r}`).join('\n')}\nspec: { address: x, trustOnFirstUse: true }\n`, 'bomb.yaml');
+    expect(bomb.issues).toEqual([expect.objectContaining({ file: 'bomb.yaml', message: expect.stringMatching(/^invalid YAML: Excessive alias count/) })]);
+  });
+
   it('collects problems of every document, each with its own line', () => {
     const text = `${HOST('a', ', port: 0')}---
 ${HOST('b', ', port: 22, zone: x')}`;
