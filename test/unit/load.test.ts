@@ -225,43 +225,34 @@ spec:
     expect(issues).toEqual([expect.objectContaining({ file: 'dup.yaml', line: 3, message: expect.stringMatching(/^invalid YAML: .*unique/) })]);
   });
 
-  it('reads numbers and words as YAML 1.2 core does, whether the definitions are valid or not', () => {
-    const values = '{ a: 0b101, b: +.5, c: 0o17, d: 0x1F, e: yes, f: 1_000, g: True, h: 012, i: 1e3, k: "0x1F" }';
-    const pipeline = (extra: string) => `apiVersion: ops.dev/v1
+  /** A pipeline whose one stage runs the given tasks (YAML flow mappings). */
+  const PIPELINE = (...tasks: string[]) => `apiVersion: ops.dev/v1
 kind: Pipeline
 metadata: { name: p }
 spec:
   stages:
     - name: s
       tasks:
-        - task: t
-          variables: ${values}${extra}
-`;
+${tasks.map((t) => `        - ${t}\n`).join('')}`;
+  const stageVariables = (r: { resources: Array<{ kind: string; spec: unknown }> }) =>
+    r.resources[0].kind === 'Pipeline' ? (r.resources[0].spec as { stages: Array<{ tasks: Array<{ variables: unknown }> }> }).stages[0].tasks.map((t) => t.variables) : [];
+
+  it('reads numbers and words as YAML 1.2 core does, whether the definitions are valid or not', () => {
+    const text = PIPELINE('{ task: t, variables: { a: 0b101, b: +.5, c: 0o17, d: 0x1F, e: yes, f: 1_000, g: True, h: 012, i: 1e3, k: "0x1F" } }');
     const expected = { a: '0b101', b: '0.5', c: '15', d: '31', e: 'yes', f: '1_000', g: 'true', h: '12', i: '1000', k: '0x1F' };
-    const valid = parseDefinitions(pipeline(''), 'p.yaml');
+    const valid = parseDefinitions(text, 'p.yaml');
     expect(valid.issues).toEqual([]);
-    const stage = valid.resources[0].kind === 'Pipeline' ? valid.resources[0].spec.stages[0] : undefined;
-    expect(stage?.tasks[0].variables).toEqual(expected);
+    expect(stageVariables(valid)).toEqual([expected]);
     // The same values beside a problem are read by the parser that reports lines.
-    const invalid = parseDefinitions(`${pipeline('')}---\n${HOST('x', ', port: 0')}`, 'p.yaml');
+    const invalid = parseDefinitions(`${text}---\n${HOST('x', ', port: 0')}`, 'p.yaml');
     expect(invalid.issues.map((i) => i.path)).toEqual(['spec.port']);
-    expect(invalid.resources[0].kind === 'Pipeline' && invalid.resources[0].spec.stages[0].tasks[0].variables).toEqual(expected);
+    expect(stageVariables(invalid)).toEqual([expected]);
   });
 
   it('expands anchors within a document, and refuses an alias to another document or an alias bomb naming the file', () => {
-    const shared = `apiVersion: ops.dev/v1
-kind: Pipeline
-metadata: { name: p }
-spec:
-  stages:
-    - name: s
-      tasks:
-        - { task: t, variables: &vars { version: '1.2' } }
-        - { task: u, variables: *vars }
-`;
-    const { resources, issues } = parseDefinitions(shared, 'p.yaml');
-    expect(issues).toEqual([]);
-    expect(resources[0].kind === 'Pipeline' && resources[0].spec.stages[0].tasks.map((t) => t.variables)).toEqual([{ version: '1.2' }, { version: '1.2' }]);
+    const shared = parseDefinitions(PIPELINE("{ task: t, variables: &vars { version: '1.2' } }", '{ task: u, variables: *vars }'), 'p.yaml');
+    expect(shared.issues).toEqual([]);
+    expect(stageVariables(shared)).toEqual([{ version: '1.2' }, { version: '1.2' }]);
 
     const host = (name: string, labels: string) => `apiVersion: ops.dev/v1\nkind: Host\nmetadata: { name: ${name}, labels: ${labels} }\nspec: { address: x, trustOnFirstUse: true }\n`;
     const across = parseDefinitions(`${host('a', '&l { role: web }')}---\n${host('b', '*l')}`, 'h.yaml');
