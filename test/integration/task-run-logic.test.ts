@@ -124,6 +124,21 @@ test('a 1,000-host fan-out splits into child workflows that stay far inside the 
   }
 });
 
+test('a split fan-out keeps the run\'s concurrency and failure budget across its groups: hosts start in order, one at a time, and none after the budget is spent', async () => {
+  const total = HOSTS_PER_WORKFLOW + 50;
+  const name = (n: number) => `h-${String(n).padStart(4, '0')}`;
+  const failing = [name(2), name(HOSTS_PER_WORKFLOW + 10), name(HOSTS_PER_WORKFLOW + 30)];
+  script = (i) => (failing.includes(i.host.name) ? 1 : 0);
+  // Each group ran at once with at least one host of its own and its own budget: two hosts at a time, and the second group went on after the run's budget was spent.
+  const result = await runTask(input(total, { steps: [{ name: 'a', shell: 'x' }], concurrency: 1, maxFailures: 1 }));
+  const last = HOSTS_PER_WORKFLOW + 10;
+  expect(calls.map((c) => c.host.name)).toEqual(Array.from({ length: last }, (_, i) => name(i + 1)));
+  expect(result.status).toBe('failed');
+  expect(result.reason).toContain(`2 of ${total} hosts failed (maxFailures 1)`);
+  expect(result.hosts.map((h) => h.host)).toEqual(Array.from({ length: total }, (_, i) => name(i + 1)));
+  expect(result.hosts.slice(last).every((h) => h.status === 'skipped' && h.message === 'not started: the failure budget was spent')).toBe(true);
+});
+
 test('a task with a 64 KB variable and a 16 KB script runs on 250 hosts at once: each step reads them from the run, not from its own input', async () => {
   const blob = 'v'.repeat(64 * 1024);
   const shell = `echo ${'s'.repeat(16 * 1024)}`;
