@@ -88,7 +88,10 @@ async function runTask(own: TaskRunInput): Promise<TaskRunResult> {
       canaryFailed = batch === 0 && Boolean(spec.batch?.canary) && tracker.failures() > 0 && patched('canary-stops-the-rollout');
     }
   } catch (err) {
-    if (isCancellation(err)) tracker.finish('cancelled', 'cancelled');
+    if (isCancellation(err)) {
+      tracker.skipNotStarted();
+      tracker.finish('cancelled', 'cancelled');
+    }
     throw err;
   }
   const failures = tracker.failures();
@@ -113,7 +116,12 @@ function runFailed(result: TaskRunResult): ApplicationFailure {
 export async function hostGroupRun(input: TaskRunInput & { group: { index: number; failureBudget: number; concurrency: number } }): Promise<HostResult[]> {
   const tracker = new HostTracker(input);
   setHandler(taskProgressQuery, () => tracker.progress());
-  await runHosts(input, tracker, input.hosts, input.group.concurrency, input.group.failureBudget);
+  try {
+    await runHosts(input, tracker, input.hosts, input.group.concurrency, input.group.failureBudget);
+  } catch (err) {
+    if (isCancellation(err)) tracker.skipNotStarted();
+    throw err;
+  }
   return tracker.results();
 }
 
@@ -195,6 +203,15 @@ class HostTracker {
 
   skip(hosts: HostTarget[], message: string): void {
     for (const h of hosts) this.record({ host: h.name, status: 'skipped', message, steps: [], results: {} });
+  }
+
+  /** A cancelled run still reports each host once: those it never started as skipped (a running group reports its own). */
+  skipNotStarted(): void {
+    const inGroups = new Set([...this.groups.values()].flat().map((h) => h.name));
+    this.skip(
+      this.input.hosts.filter((h) => !this.byHost.has(h.name) && !inGroups.has(h.name)),
+      'not started: the run was cancelled',
+    );
   }
 
   groupStarted(id: string, hosts: HostTarget[]): void {
