@@ -1,15 +1,14 @@
 import type { Context } from '@temporalio/activity';
+import { STEP_HEARTBEAT_MS } from '../model/timing';
 
 /**
  * A cancel reaches a step with a heartbeat's answer, so within seconds; the SDK sends the first at
- * once and later ones at most every 8 s (80 % of the 10 s heartbeat timeout). Every heartbeat
- * sent is a write on the server: a step that ends within this never sends one.
+ * once and later ones at most every STEP_HEARTBEAT_MS (the worker's throttle). Every heartbeat
+ * sent is a write on the server: a step that ends within this never sends one. Heartbeats with
+ * fresh details until the returned function is called.
  */
-const HEARTBEAT_MS = 5_000;
-
-/** Heartbeats with fresh details until the returned function is called. */
 export function keepHeartbeating(ctx: Context, details: () => unknown): () => void {
-  const timer = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_MS);
+  const timer = setInterval(() => ctx.heartbeat(details()), STEP_HEARTBEAT_MS);
   return () => clearInterval(timer);
 }
 

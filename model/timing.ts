@@ -3,6 +3,16 @@
  * zone, or a fixed interval. Both become the spec of a Temporal Schedule.
  */
 
+/**
+ * How often a step reports that it is alive, and how long Temporal waits for a report before it
+ * gives the attempt up. A cancel reaches a step with a heartbeat's answer. The timeout allows
+ * several late reports: cancelling a 300-host run makes the server answer heartbeats many seconds
+ * late, and an attempt given up for that leaves its step running on the host (the next attempt
+ * would follow it, but a cancelled run makes none).
+ */
+export const STEP_HEARTBEAT_MS = 8_000;
+export const STEP_HEARTBEAT_TIMEOUT_MS = 30_000;
+
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 
 /** "90s", "5m", "1h30m", "7d" → seconds; undefined when it is not such a duration. */

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { STEP_HEARTBEAT_MS } from '../model/timing';
 import { createControlActivities } from '../activities/control';
 import { NatsEventPublisher, noEvents, type EventPublisher } from '../activities/events';
 import { CredentialStore } from '../activities/credentials';
@@ -99,6 +100,8 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
           events,
         }),
         maxConcurrentActivityTaskExecutions: maxActivities,
+        // The SDK would space heartbeats at 80 % of the timeout; a step's are spaced by their own interval.
+        maxHeartbeatThrottleInterval: STEP_HEARTBEAT_MS,
         // A fan-out schedules hundreds of steps at once; idle long polls cost next to nothing.
         maxConcurrentActivityTaskPolls: Math.min(maxActivities, 100),
         maxConcurrentWorkflowTaskPolls: 10,

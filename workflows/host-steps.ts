@@ -5,6 +5,7 @@ import type { Step } from '../model/task';
 import { evaluateExpression } from '../model/expression';
 import { stepLookup } from '../model/scope';
 import { FailureType, HOST_STATUS_BY_FAILURE, NON_RETRYABLE_FAILURES } from '../model/failures';
+import { STEP_HEARTBEAT_TIMEOUT_MS } from '../model/timing';
 
 export interface HostRunContext {
   runId: string;
@@ -20,7 +21,7 @@ const KILL_GRACE_SECONDS = 60;
 
 const { sshShell, sshFile, kubeShell, kubeFile, kubectl } = proxyActivities<Activities>({
   startToCloseTimeout: '1h',
-  heartbeatTimeout: '10s',
+  heartbeatTimeout: STEP_HEARTBEAT_TIMEOUT_MS,
   // These retries cover the worker or the connection going away mid-step; a failed script is
   // retried only as the step's own `retries` say (runStep below).
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },

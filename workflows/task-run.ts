@@ -82,13 +82,16 @@ async function runTask(own: TaskRunInput): Promise<TaskRunResult> {
         tracker.skip(hosts, 'not started: the failure budget was spent');
         continue;
       }
-      if (split) await runGroups(input, tracker, hosts, batch, budget - tracker.failures());
+      if (split) await runGroups(input, tracker, hosts, batch, budget);
       else await runHosts(input, tracker, hosts, spec.concurrency, budget);
       // A failed canary stops the rollout whatever maxFailures allows: that is what it is for (runs started before this rule keep the old one).
       canaryFailed = batch === 0 && Boolean(spec.batch?.canary) && tracker.failures() > 0 && patched('canary-stops-the-rollout');
     }
   } catch (err) {
-    if (isCancellation(err)) tracker.finish('cancelled', 'cancelled');
+    if (isCancellation(err)) {
+      tracker.skipNotStarted();
+      tracker.finish('cancelled', 'cancelled');
+    }
     throw err;
   }
   const failures = tracker.failures();
@@ -113,7 +116,12 @@ function runFailed(result: TaskRunResult): ApplicationFailure {
 export async function hostGroupRun(input: TaskRunInput & { group: { index: number; failureBudget: number; concurrency: number } }): Promise<HostResult[]> {
   const tracker = new HostTracker(input);
   setHandler(taskProgressQuery, () => tracker.progress());
-  await runHosts(input, tracker, input.hosts, input.group.concurrency, input.group.failureBudget);
+  try {
+    await runHosts(input, tracker, input.hosts, input.group.concurrency, input.group.failureBudget);
+  } catch (err) {
+    if (isCancellation(err)) tracker.skipNotStarted();
+    throw err;
+  }
   return tracker.results();
 }
 
@@ -140,32 +148,38 @@ async function runGroups(input: TaskRunInput, tracker: HostTracker, hosts: HostT
   const groups: HostTarget[][] = [];
   for (let i = 0; i < hosts.length; i += HOSTS_PER_WORKFLOW) groups.push(hosts.slice(i, i + HOSTS_PER_WORKFLOW));
   const concurrency = input.task.spec.concurrency;
-  await Promise.all(
-    groups.map(async (group, index) => {
-      const workflowId = hostGroupWorkflowId(workflowInfo().workflowId, batch, index);
-      tracker.groupStarted(workflowId);
-      const results = await executeChild(hostGroupRun, {
-        workflowId,
-        args: [
-          {
-            ...input,
-            hosts: group,
-            group: { index, failureBudget: budget, concurrency: Math.max(1, Math.round((concurrency * group.length) / hosts.length)) },
-          },
-        ],
-        typedSearchAttributes: workflowInfo().typedSearchAttributes,
-      });
-      tracker.groupFinished(workflowId);
-      results.forEach((r) => tracker.record(r));
-    }),
+  const runGroup = async (group: HostTarget[], index: number, groupConcurrency: number, failureBudget: number): Promise<void> => {
+    const workflowId = hostGroupWorkflowId(workflowInfo().workflowId, batch, index);
+    tracker.groupStarted(workflowId, group);
+    const results = await executeChild(hostGroupRun, {
+      workflowId,
+      args: [{ ...input, hosts: group, group: { index, failureBudget, concurrency: groupConcurrency } }],
+      typedSearchAttributes: workflowInfo().typedSearchAttributes,
+    });
+    tracker.groupFinished(workflowId);
+    results.forEach((r) => tracker.record(r));
+  };
+  if (!patched('groups-share-concurrency-and-budget')) {
+    // Runs started before: every group at once with a rounded share of the concurrency and its own budget.
+    const left = budget - tracker.failures();
+    await Promise.all(groups.map((group, index) => runGroup(group, index, Math.max(1, Math.round((concurrency * group.length) / hosts.length)), left)));
+    return;
+  }
+  // The run's concurrency and failure budget hold across its groups, as in one workflow: with room
+  // for every host all groups start at once (no failure can stop a host then); else one group at a
+  // time, with the whole concurrency and what is left of the budget.
+  const notStarted = await fanOut(groups, concurrency >= hosts.length ? groups.length : 1, () => tracker.failures() > budget, (group) =>
+    runGroup(group, groups.indexOf(group), concurrency, budget - tracker.failures()),
   );
+  tracker.skip(notStarted.flat(), 'not started: the failure budget was spent');
 }
 
 /** What has happened to each host so far; the source of the progress query and the result. */
 class HostTracker {
   private readonly byHost = new Map<string, HostResult>();
   private readonly inFlight = new Map<string, string>();
-  private readonly groups = new Set<string>();
+  /** Child workflows running now, with their hosts: their own progress holds those hosts' results. */
+  private readonly groups = new Map<string, HostTarget[]>();
   /** Hosts whose result is a failure; counted as results come, since the fan-out asks before each host. */
   private failed = 0;
   private status: TaskProgress['status'] = 'running';
@@ -191,8 +205,17 @@ class HostTracker {
     for (const h of hosts) this.record({ host: h.name, status: 'skipped', message, steps: [], results: {} });
   }
 
-  groupStarted(id: string): void {
-    this.groups.add(id);
+  /** A cancelled run still reports each host once: those it never started as skipped (a running group reports its own). */
+  skipNotStarted(): void {
+    const inGroups = new Set([...this.groups.values()].flat().map((h) => h.name));
+    this.skip(
+      this.input.hosts.filter((h) => !this.byHost.has(h.name) && !inGroups.has(h.name)),
+      'not started: the run was cancelled',
+    );
+  }
+
+  groupStarted(id: string, hosts: HostTarget[]): void {
+    this.groups.set(id, hosts);
   }
 
   groupFinished(id: string): void {
@@ -221,7 +244,7 @@ class HostTracker {
       const step = this.inFlight.get(h.name);
       return step ? [{ host: h.name, status: 'running' as const, step }] : [];
     });
-    return { name: this.input.name, status: this.status, reason: this.reason, total: this.input.hosts.length, hosts, groups: [...this.groups] };
+    return { name: this.input.name, status: this.status, reason: this.reason, total: this.input.hosts.length, hosts, groups: [...this.groups.keys()] };
   }
 
   finish(status: TaskRunResult['status'], reason?: string): TaskRunResult {

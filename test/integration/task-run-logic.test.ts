@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { Client, WorkflowFailedError } from '@temporalio/client';
 import { startTemporal, type TemporalServer } from '../../workers/embedded/temporal-server';
@@ -15,7 +15,7 @@ import { REPO } from '../harness/stack';
 import type { Activities, StepInput, StepRequest } from '../../activities';
 import { stepInputOf } from '../../activities/step-input';
 import { RunSnapshots } from '../../activities/run-snapshots';
-import { startedWith } from '../../workers/runs';
+import { runOutcome, startedWith } from '../../workers/runs';
 import type { OpsEvent } from '../../activities/events';
 import type { HostTarget, StepOutcome, TaskRunInput, TaskRunResult } from '../../model/run';
 import { taskSchema } from '../../model/task';
@@ -28,8 +28,8 @@ let temporal: TemporalServer;
 let client: Client;
 let worker: Worker;
 let running: Promise<void>;
-/** Decides each step's fate: return an exit code (0 succeeds) or throw. */
-let script: (input: StepInput) => number;
+/** Decides each step's fate: return an exit code (0 succeeds), throw, or 'hang' until cancelled. */
+let script: (input: StepInput) => number | 'hang';
 const calls: StepInput[] = [];
 /** Events the runs announced (the run status events, see workflows/run-events.ts). */
 const events: OpsEvent[] = [];
@@ -42,6 +42,7 @@ beforeAll(async () => {
   const outcome = (input: StepInput): Promise<StepOutcome> => {
     calls.push(input);
     const exitCode = script(input);
+    if (exitCode === 'hang') return hangUntilCancelled();
     if (exitCode !== 0) throw ApplicationFailure.create({ type: FailureType.NonZeroExit, message: `exit code ${exitCode}`, details: [{ exitCode }], nonRetryable: true });
     return Promise.resolve({ exitCode: 0, durationMs: 1, stdoutBytes: 0, stderrBytes: 0, tail: '', results: { seen: input.host.name }, worker: 'fake' });
   };
@@ -72,6 +73,17 @@ beforeEach(() => {
   events.length = 0;
   script = () => 0;
 });
+
+/** A step that runs until its activity is cancelled (heard of through heartbeats, as the real ones do). */
+async function hangUntilCancelled(): Promise<never> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 200);
+  try {
+    return await ctx.cancelled;
+  } finally {
+    clearInterval(beat);
+  }
+}
 
 function hosts(n: number): HostTarget[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -122,6 +134,39 @@ test('a 1,000-host fan-out splits into child workflows that stay far inside the 
     expect(child.events).toBeLessThan(5000);
     expect(child.bytes).toBeLessThan(2_000_000);
   }
+});
+
+test('a split fan-out keeps the run\'s concurrency and failure budget across its groups: hosts start in order, one at a time, and none after the budget is spent', async () => {
+  const total = HOSTS_PER_WORKFLOW + 50;
+  const name = (n: number) => `h-${String(n).padStart(4, '0')}`;
+  const failing = [name(2), name(HOSTS_PER_WORKFLOW + 10), name(HOSTS_PER_WORKFLOW + 30)];
+  script = (i) => (failing.includes(i.host.name) ? 1 : 0);
+  // Each group ran at once with at least one host of its own and its own budget: two hosts at a time, and the second group went on after the run's budget was spent.
+  const result = await runTask(input(total, { steps: [{ name: 'a', shell: 'x' }], concurrency: 1, maxFailures: 1 }));
+  const last = HOSTS_PER_WORKFLOW + 10;
+  expect(calls.map((c) => c.host.name)).toEqual(Array.from({ length: last }, (_, i) => name(i + 1)));
+  expect(result.status).toBe('failed');
+  expect(result.reason).toContain(`2 of ${total} hosts failed (maxFailures 1)`);
+  expect(result.hosts.map((h) => h.host)).toEqual(Array.from({ length: total }, (_, i) => name(i + 1)));
+  expect(result.hosts.slice(last).every((h) => h.status === 'skipped' && h.message === 'not started: the failure budget was spent')).toBe(true);
+});
+
+test('a cancelled split fan-out reports every host once: done, cancelled mid-step, or not started', async () => {
+  const total = HOSTS_PER_WORKFLOW + 50;
+  script = (i) => (Number(i.host.name.slice(2)) > 100 ? 'hang' : 0);
+  const args = input(total, { steps: [{ name: 'a', shell: 'x' }], concurrency: 10 });
+  await client.workflow.start('taskRun', { workflowId: args.runId, taskQueue: QUEUE, args: [args] });
+  while (calls.length < 110) await new Promise((r) => setTimeout(r, 100));
+  await client.workflow.getHandle(args.runId).cancel();
+  const outcome = await runOutcome(client, args.runId, 'task');
+  if (outcome.kind !== 'task') throw new Error('not a task run');
+  const { result } = outcome;
+  expect(result.status).toBe('cancelled');
+  // Hosts not started (the rest of the first group, the whole second one) were missing.
+  expect(result.hosts.map((h) => h.host).sort()).toEqual(args.hosts.map((h) => h.name));
+  const count = (status: string) => result.hosts.filter((h) => h.status === status).length;
+  expect([count('succeeded'), count('cancelled'), count('skipped')]).toEqual([100, 10, total - 110]);
+  expect(result.hosts.filter((h) => h.status === 'skipped').every((h) => h.message === 'not started: the run was cancelled')).toBe(true);
 });
 
 test('a task with a 64 KB variable and a 16 KB script runs on 250 hosts at once: each step reads them from the run, not from its own input', async () => {

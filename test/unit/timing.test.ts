@@ -1,4 +1,4 @@
-import { cronProblem, parseDuration } from '../../model/timing';
+import { cronProblem, parseDuration, STEP_HEARTBEAT_MS, STEP_HEARTBEAT_TIMEOUT_MS } from '../../model/timing';
 import { parseDefinitions } from '../../model/load';
 import { formatIssue } from '../../model/errors';
 
@@ -59,4 +59,10 @@ describe('Schedule, Inspection and EventHook definitions', () => {
       expect.stringContaining('spec.webhook.url: must be an http(s) URL'),
     ]);
   });
+});
+
+test('a step survives several late heartbeats before Temporal gives its attempt up', () => {
+  // 10 s against heartbeats every 8 s: cancelling a 300-host run delayed them past it, and the
+  // attempts given up left their steps running on the hosts.
+  expect(STEP_HEARTBEAT_TIMEOUT_MS).toBeGreaterThanOrEqual(3 * STEP_HEARTBEAT_MS);
 });
