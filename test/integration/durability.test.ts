@@ -109,6 +109,39 @@ test('a worker stopped with SIGTERM mid-run leaves its running steps to the next
   expect(workerLogs(stack)).toMatch(/stopping \(SIGTERM\): it takes no new work; the steps it runs go on on their hosts/);
 });
 
+test('a step that times out while no worker watches it is timedOut, not failed with exit 124, when the next worker replays it', async () => {
+  const dir = `it-timeout-${Date.now()}`;
+  const file = stack.writeFile(
+    'timeout-unwatched.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: timeout-unwatched }
+spec:
+  targets: { hosts: [host-1] }
+  steps:
+    - name: slow
+      timeoutSeconds: 3
+      shell: |
+        mkdir -p ${dir} && echo start >> ${dir}/count
+        sleep 30
+`,
+  );
+  const first = stack.startWorker();
+  await first.ready;
+  const runId = await startRun(file, 'timeout-unwatched');
+  await waitFor('the step to start', async () => (await stack.fleet.exec('host-1', `cat ${dir}/count 2>/dev/null || true`)).stdout === 'start\n');
+  await first.kill('SIGKILL');
+  // The host's own timeout ends the step while no worker is there to see it.
+  await new Promise((r) => setTimeout(r, 5_000));
+  const second = stack.startWorker();
+  await second.ready;
+  const outcome = await runOutcome(stack.client, runId);
+  await second.kill();
+  const [host] = outcome.kind === 'task' ? outcome.result.hosts : [];
+  expect(host).toMatchObject({ host: 'host-1', status: 'timedOut', exitCode: 124 });
+  expect(host.message).toContain('timed out after 3s');
+});
+
 test('a Temporal server restart mid-run loses nothing', async () => {
   const dir = `it-restart-${Date.now()}`;
   const task = countingTask('survive-restart', dir, 3);
