@@ -1,4 +1,5 @@
 // Faults during a run: the worker killed, the Temporal or NATS server restarted, the run cancelled.
+import { execFileSync } from 'node:child_process';
 import { startStack, workerLogs, type TestStack } from '../harness/stack';
 import { runOutcome } from '../../workers/runs';
 import { taskProgressQuery } from '../../workflows/progress';
@@ -141,6 +142,37 @@ spec:
   expect(host).toMatchObject({ host: 'host-1', status: 'timedOut', exitCode: 124 });
   expect(host.message).toContain('timed out after 3s');
 });
+
+test('a worker killed mid-push: the next attempt installs the file and leaves no half file of the killed one beside it', async () => {
+  const dir = `it-push-${Date.now()}`;
+  const source = stack.writeFile('big.bin', '');
+  execFileSync('truncate', ['-s', '400M', source]);
+  const file = stack.writeFile(
+    'push-killed.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: push-killed }
+spec:
+  targets: { hosts: [host-1] }
+  steps:
+    - name: dir
+      shell: mkdir -p ${dir}
+    - name: put
+      file: { source: big.bin, destination: ${dir}/big.bin }
+`,
+  );
+  const first = stack.startWorker();
+  await first.ready;
+  const runId = await startRun(file, 'push-killed');
+  const listing = async () => (await stack.fleet.exec('host-1', `ls -A ${dir} 2>/dev/null || true`)).stdout;
+  await waitFor('the upload to start', async () => (await listing()).includes('.ops-'));
+  await first.kill('SIGKILL');
+  const second = stack.startWorker();
+  await second.ready;
+  expect((await runOutcome(stack.client, runId)).result.status).toBe('succeeded');
+  await second.kill();
+  expect(await listing()).toBe('big.bin\n');
+}, 180_000);
 
 test('a Temporal server restart mid-run loses nothing', async () => {
   const dir = `it-restart-${Date.now()}`;
