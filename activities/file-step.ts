@@ -40,8 +40,8 @@ export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise
   try {
     const transfer: Transfer = {
       session: lease.session,
-      // Per attempt: an attempt given up on may still be writing its temporary file.
-      key: `${key}-${ctx.info.attempt}`,
+      key,
+      attempt: ctx.info.attempt,
       sudo: needsSudo(input.host, input.step.sudo),
       onBytes: (total: number) => (transferred = total),
       worker: deps.identity,
@@ -71,6 +71,8 @@ export async function runFileStep(deps: ActivityDeps, input: StepInput): Promise
 interface Transfer {
   session: HostSession;
   key: string;
+  /** Temporary files are per attempt: an attempt given up on may still be writing its own. */
+  attempt: number;
   sudo: boolean;
   onBytes: (total: number) => void;
   worker: string;
@@ -129,9 +131,13 @@ async function push(t: Transfer, spec: FileSpec): Promise<{ changed: boolean; su
   }
   // Upload beside the destination (or into .ops of the login directory for sudo), verify, then move
   // into place. Relative paths name the same file for SFTP and the shell: both start in the login directory.
-  const tmp = t.sudo ? `.ops/upload-${t.key}` : posix.join(posix.dirname(dest), `.${posix.basename(dest)}.ops-${t.key}`);
+  const tmpOf = (attempt: string) => (t.sudo ? `.ops/upload-${t.key}-${attempt}` : posix.join(posix.dirname(dest), `.${posix.basename(dest)}.ops-${t.key}-${attempt}`));
+  const tmp = tmpOf(String(t.attempt));
   const tmpShell = shellQuote(tmp);
   if (t.sudo) await mustRun(t, 'mkdir -p .ops && chmod 700 .ops', 'prepare ~/.ops');
+  // An attempt whose worker was killed left its half file behind (a live one tidies its own, and
+  // one still writing then writes to a removed file).
+  if (t.attempt > 1) await execCapture(t.session, `rm -f ${shellQuote(tmpOf(''))}[0-9]*`);
   const owner = spec.owner ? spec.owner.split(':') : [];
   const place = t.sudo
     ? `sudo -n install -m ${mode}${owner[0] ? ` -o ${shellQuote(owner[0])}` : ''}${owner[1] ? ` -g ${shellQuote(owner[1])}` : ''} ${tmpShell} ${shellQuote(dest)}; rc=$?; rm -f ${tmpShell}; [ $rc -eq 0 ]`
@@ -178,7 +184,7 @@ async function pull(t: Transfer, spec: FileSpec, host: string): Promise<{ change
     return { changed: true, summary: `set the mode of ${localPath} to ${shownMode}, as ${source} has (sha256 ${remoteSum.slice(0, 12)}…)` };
   }
   // SFTP cannot read as root, so a sudo pull first copies the file where the user can read it.
-  const readable = t.sudo ? `.ops/download-${t.key}` : source;
+  const readable = t.sudo ? `.ops/download-${t.key}-${t.attempt}` : source;
   if (t.sudo) await mustRun(t, `umask 077; mkdir -p .ops && sudo -n cat ${shellQuote(source)} > ${shellQuote(readable)}`, `copy ${source}`);
   mkdirSync(dirname(localPath), { recursive: true });
   const tmp = `${localPath}.ops-tmp`;

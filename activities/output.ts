@@ -24,6 +24,8 @@ export class StepOutput {
   /** Declared results last printed with a value over RESULT_MAX_BYTES: not kept. */
   readonly oversized = new Set<string>();
   readonly events = new Set<ControlEvent>();
+  /** How long the step ran on its host, when the wrapper says (an attempt that replayed or attached to it). */
+  ranSeconds?: number;
   private readonly streams: Record<StreamName, StreamState> = { stdout: new StreamState(), stderr: new StreamState() };
   private readonly masker: SecretMasker;
   private tailText = '';
@@ -69,7 +71,10 @@ export class StepOutput {
   private onLine(stream: StreamName, line: string): void {
     const text = line.replace(/\n$/, '');
     if (stream === 'stderr' && text.startsWith(CONTROL_PREFIX)) {
-      this.events.add(text.slice(CONTROL_PREFIX.length) as ControlEvent);
+      const control = text.slice(CONTROL_PREFIX.length);
+      const ran = /^ran (\d+)$/.exec(control);
+      if (ran) this.ranSeconds = Number(ran[1]);
+      else this.events.add(control as ControlEvent);
       return;
     }
     if (stream === 'stdout') {

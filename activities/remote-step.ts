@@ -7,7 +7,9 @@
  * - the exit status is recorded on the host under a key unique to the step attempt, so a retried
  *   activity replays the recorded outcome (and output) instead of running the script twice, or
  *   waits for a still-running step and attaches to its output;
- * - the session id is recorded so a cancel or a timeout can kill the whole process tree.
+ * - the session id is recorded so a cancel or a timeout can kill the whole process tree;
+ * - an attempt that replays or attaches says how long the step ran on the host (`ran SECONDS`, from
+ *   the records' times), as it saw only part of it: a timeout is told from an exit code 124 by that.
  * - the script is written with shell builtins and emptied once it ran (it may hold secrets).
  * A step costs five programs on the host (sh, tee twice, setsid/timeout, bash; no bash for a plain
  * command) and two forks of the shell: every program a step starts costs the host about a
@@ -87,7 +89,8 @@ f="$s"/${shellQuote(key)}
 [ -d "$s" ] || mkdir -p "$s" || exit 255
 ctl() { printf '\\036ops:%s\\n' "$1" >&2; }
 finish() { rc=; read -r rc < "$f.exit"; [ -n "$rc" ] || { ctl interrupted; exit 255; }; exit "$rc"; }
-replay() { ctl replayed; cat "$f.out"; cat "$f.err" >&2; finish; }
+ran() { a=$(stat -c %Y "$f.sid" 2>/dev/null) && b=$(stat -c %Y "$f.exit" 2>/dev/null) && ctl "ran $((b - a))"; }
+replay() { ctl replayed; cat "$f.out"; cat "$f.err" >&2; ran; finish; }
 [ -s "$f.exit" ] && replay
 if [ -f "$f.script" ]; then
   i=0
@@ -100,6 +103,7 @@ if [ -f "$f.script" ]; then
   tail -s 0.2 --pid="$sid" -c +1 -f "$f.err" >&2 &
   t2=$!
   wait $t1 $t2
+  ran
   finish
 fi
 set -C

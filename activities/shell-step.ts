@@ -77,7 +77,8 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
       throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; ${why}`, { worker: deps.identity, tail: output.tail() });
     }
     await output.close();
-    const durationMs = Date.now() - started;
+    // An attempt that replayed or attached saw only the end of the step: the host says how long it ran.
+    const durationMs = output.ranSeconds !== undefined ? output.ranSeconds * 1000 : Date.now() - started;
     const exitCode = ending.code ?? 255;
     // Results printed before a failure stay the step's: a check may report one and exit non-zero.
     const details = { exitCode, worker: deps.identity, tail: output.tail(), results: output.results };

@@ -42,7 +42,9 @@ export async function natsConnection(config: OpsConfig): Promise<NatsConnection>
   if (config.natsUrl === 'off') throw new CliError('run output needs NATS; OPS_NATS_URL is "off"', ExitCode.unavailable);
   const { connectNats } = await import('../activities/nats');
   try {
-    return await connectNats(config.natsUrl, { name: 'ops-cli' });
+    // As the workers and the server do: a follow (`ops logs -f`, `ops events -f`) outlasts a NATS outage
+    // of any length; with the client's default it ended after ~20 s, quietly, as if the run had.
+    return await connectNats(config.natsUrl, { name: 'ops-cli', maxReconnectAttempts: -1 });
   } catch (e) {
     throw new CliError((e as Error).message, ExitCode.unavailable);
   }

@@ -1,9 +1,9 @@
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, ServiceError, type Client } from '@temporalio/client';
 import type { HostResult, RunStatus, TaskRunResult } from '../model/run';
 import { runOutcome, runTree, type RunOutcome, type RunTree } from '../workers/runs';
 import type { HostProgress } from '../workflows/progress';
 import { describeWait } from '../model/approval';
-import { ExitCode } from './exit-codes';
+import { CliError, ExitCode } from './exit-codes';
 
 const POLL_MS = 500;
 /** Every task waits a moment for its cluster's worker to pick it up; a wait is news once it lasts this long. */
@@ -20,9 +20,31 @@ export interface RunSource {
   outcome(): Promise<RunOutcome>;
 }
 
+/** How long a watch waits for a Temporal that stopped answering (a restart, an upgrade) before it gives up. */
+export const TEMPORAL_DOWN_MS = 5 * 60_000;
+const TEMPORAL_RETRY_MS = 2000;
+
 /** `kind`, when the caller knows it (it started the run), spares each poll a description of the run. */
-export function temporalRunSource(client: Client, runId: string, kind?: RunTree['kind']): RunSource {
-  return { tree: () => runTree(client, runId, kind), outcome: () => runOutcome(client, runId, kind) };
+export function temporalRunSource(client: Client, runId: string, kind?: RunTree['kind'], downMs = TEMPORAL_DOWN_MS): RunSource {
+  return { tree: () => runTree(client, runId, kind), outcome: () => outcomeOnceAnswered(() => runOutcome(client, runId, kind), runId, downMs) };
+}
+
+/** The run goes on while Temporal restarts, so the watch does too: it asks again until Temporal answers. */
+async function outcomeOnceAnswered(outcome: () => Promise<RunOutcome>, runId: string, downMs: number): Promise<RunOutcome> {
+  let downSince: number | undefined;
+  for (;;) {
+    try {
+      return await outcome();
+    } catch (e) {
+      const unavailable = e instanceof ServiceError && isGrpcServiceError(e.cause) && e.cause.code === 14; // UNAVAILABLE
+      if (!unavailable) throw e;
+      downSince ??= Date.now();
+      if (Date.now() - downSince >= downMs) {
+        throw new CliError(`Temporal has not answered for ${Math.round(downMs / 1000)}s (${e.cause.details}); run ${runId} goes on: "ops watch ${runId}" follows it again`, ExitCode.unavailable);
+      }
+      await new Promise((r) => setTimeout(r, TEMPORAL_RETRY_MS));
+    }
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 // Faults during a run: the worker killed, the Temporal or NATS server restarted, the run cancelled.
+import { execFileSync } from 'node:child_process';
 import { startStack, workerLogs, type TestStack } from '../harness/stack';
 import { runOutcome } from '../../workers/runs';
 import { taskProgressQuery } from '../../workflows/progress';
@@ -108,6 +109,70 @@ test('a worker stopped with SIGTERM mid-run leaves its running steps to the next
   await expectOutputOnce(runId);
   expect(workerLogs(stack)).toMatch(/stopping \(SIGTERM\): it takes no new work; the steps it runs go on on their hosts/);
 });
+
+test('a step that times out while no worker watches it is timedOut, not failed with exit 124, when the next worker replays it', async () => {
+  const dir = `it-timeout-${Date.now()}`;
+  const file = stack.writeFile(
+    'timeout-unwatched.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: timeout-unwatched }
+spec:
+  targets: { hosts: [host-1] }
+  steps:
+    - name: slow
+      timeoutSeconds: 3
+      shell: |
+        mkdir -p ${dir} && echo start >> ${dir}/count
+        sleep 30
+`,
+  );
+  const first = stack.startWorker();
+  await first.ready;
+  const runId = await startRun(file, 'timeout-unwatched');
+  await waitFor('the step to start', async () => (await stack.fleet.exec('host-1', `cat ${dir}/count 2>/dev/null || true`)).stdout === 'start\n');
+  await first.kill('SIGKILL');
+  // The host's own timeout ends the step while no worker is there to see it.
+  await new Promise((r) => setTimeout(r, 5_000));
+  const second = stack.startWorker();
+  await second.ready;
+  const outcome = await runOutcome(stack.client, runId);
+  await second.kill();
+  const [host] = outcome.kind === 'task' ? outcome.result.hosts : [];
+  expect(host).toMatchObject({ host: 'host-1', status: 'timedOut', exitCode: 124 });
+  expect(host.message).toContain('timed out after 3s');
+});
+
+test('a worker killed mid-push: the next attempt installs the file and leaves no half file of the killed one beside it', async () => {
+  const dir = `it-push-${Date.now()}`;
+  const source = stack.writeFile('big.bin', '');
+  execFileSync('truncate', ['-s', '400M', source]);
+  const file = stack.writeFile(
+    'push-killed.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: push-killed }
+spec:
+  targets: { hosts: [host-1] }
+  steps:
+    - name: dir
+      shell: mkdir -p ${dir}
+    - name: put
+      file: { source: big.bin, destination: ${dir}/big.bin }
+`,
+  );
+  const first = stack.startWorker();
+  await first.ready;
+  const runId = await startRun(file, 'push-killed');
+  const listing = async () => (await stack.fleet.exec('host-1', `ls -A ${dir} 2>/dev/null || true`)).stdout;
+  await waitFor('the upload to start', async () => (await listing()).includes('.ops-'));
+  await first.kill('SIGKILL');
+  const second = stack.startWorker();
+  await second.ready;
+  expect((await runOutcome(stack.client, runId)).result.status).toBe('succeeded');
+  await second.kill();
+  expect(await listing()).toBe('big.bin\n');
+}, 180_000);
 
 test('a Temporal server restart mid-run loses nothing', async () => {
   const dir = `it-restart-${Date.now()}`;

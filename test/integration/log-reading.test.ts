@@ -9,6 +9,8 @@ import { ensureStream, logStreamConfig } from '../../activities/streams';
 import { LOGS_STREAM, logSubject } from '../../model/naming';
 import { readLogs, type LogChunk } from '../../api/logs';
 import { until } from '../harness/until';
+import { natsConnection } from '../../cli/context';
+import type { OpsConfig } from '../../workers/config';
 
 const storeDir = mkdtempSync(join(tmpdir(), 'ops-log-reading-'));
 let nats: NatsServer;
@@ -66,6 +68,26 @@ test('following a run keeps delivering its output across NATS restarts, also one
   expect(read.map((c) => `${c.host} ${c.text}`)).toEqual(['host-1 one', 'host-1 two', 'host-1 three']);
   expect(await consumers()).toEqual([]);
 });
+
+test('ops logs -f follows on across a NATS outage longer than the client would retry by default (10 tries, 2 s apart)', async () => {
+  const cli = await natsConnection({ natsUrl: nats.url } as OpsConfig);
+  const stop = new AbortController();
+  const read: string[] = [];
+  const following = (async () => {
+    for await (const chunk of readLogs(cli, 'outage-a1', { follow: true, signal: stop.signal })) read.push(chunk.text);
+  })();
+  await publish('outage-a1', 'host-1', 'before');
+  await until('the chunk before the outage', async () => read, (r) => r.length === 1);
+  await nats.stop();
+  await new Promise((r) => setTimeout(r, 25_000));
+  nats = await startNats({ storeDir, port: nats.port });
+  await publish('outage-a1', 'host-1', 'after');
+  await until('the chunk after the outage', async () => read, (r) => r.length === 2, { timeoutMs: 30_000 });
+  stop.abort();
+  await following;
+  await cli.close();
+  expect(read).toEqual(['before', 'after']);
+}, 90_000);
 
 test('following ends when it is stopped while its consumer is still being made, with no output ever published', async () => {
   // `ops shell` stops following as soon as its run ends; a run that fails at once (a push into a

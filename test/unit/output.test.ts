@@ -131,9 +131,10 @@ describe('StepOutput', () => {
     output.write('stderr', b(`${CONTROL_PREFIX}replayed\nreal error\n`));
     output.write('stdout', b('out\n'));
     output.write('stderr', b(`${CONTROL_PREFIX}atta`));
-    output.write('stderr', b(`ched\n`));
+    output.write('stderr', b(`ched\n${CONTROL_PREFIX}ran 12\n`));
     await output.close();
     expect([...output.events].sort()).toEqual(['attached', 'replayed']);
+    expect(output.ranSeconds).toBe(12);
     expect(sink.text('stderr')).toBe('real error\n');
     expect(output.tail()).not.toContain('\x1e');
     expect(output.tail()).not.toContain('ops:');

@@ -159,7 +159,7 @@ describe('wrapperCommand on a local shell', () => {
     expect(count('replay-count')).toBe(1);
     expect(second.code).toBe(3);
     expect(second.stdout).toBe('hello\n');
-    expect(second.stderr).toBe(`${CONTROL_PREFIX}replayed\noops\n`);
+    expect(second.stderr).toMatch(new RegExp(`^${CONTROL_PREFIX}replayed\noops\n${CONTROL_PREFIX}ran [01]\n$`));
     const other = await run('replay-2', script);
     expect(count('replay-count')).toBe(2);
     expect(other.stderr).not.toContain(CONTROL_PREFIX);
@@ -185,6 +185,19 @@ describe('wrapperCommand on a local shell', () => {
     expect(second.stderr).toContain(`${CONTROL_PREFIX}attached`);
     expect((await first).code).toBe(5);
     expect(count('attach-count')).toBe(1);
+  });
+
+  it('says how long the step ran on the host when it replays or attaches: a timeout that ended while no attempt watched is still told apart from an exit code 124', async () => {
+    const script = `sleep ${marker}7.5\n`;
+    const first = run('ran-1', script, { timeoutSeconds: 2 });
+    await waitFor(() => pgrep(`${marker}7.5`).length > 0);
+    const attached = await run('ran-1', script);
+    expect([124, 137]).toContain(attached.code);
+    expect(attached.stderr).toContain(`${CONTROL_PREFIX}attached`);
+    expect(attached.stderr).toMatch(new RegExp(`${CONTROL_PREFIX}ran [23]\n`));
+    await first;
+    const replayed = await run('ran-1', script);
+    expect(replayed.stderr).toMatch(new RegExp(`${CONTROL_PREFIX}replayed\n${CONTROL_PREFIX}ran [23]\n`));
   });
 
   it('says interrupted, and does not run the script, when a recorded step died without an exit status', async () => {

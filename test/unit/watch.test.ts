@@ -2,7 +2,9 @@
  * `ops run --watch` (cli/watch.ts) against a scripted run: what it prints while a stage's task waits
  * for a worker of its cluster.
  */
-import { WAITING_SHOWN_AFTER_MS, watchRunFrom, type RunSource } from '../../cli/watch';
+import { ServiceError, type Client } from '@temporalio/client';
+import { CliError } from '../../cli/exit-codes';
+import { temporalRunSource, WAITING_SHOWN_AFTER_MS, watchRunFrom, type RunSource } from '../../cli/watch';
 import type { RunOutcome, RunTree } from '../../workers/runs';
 
 const WAITING = 'waiting for a worker of cluster "north" (task queue ops.cluster.north)';
@@ -70,5 +72,36 @@ describe('watching a stage whose task ends without running a host', () => {
       `  ✗ consume: ${reason}`,
       `run failed (0 succeeded, 0 failed host results): stage use failed: consume: ${reason}`,
     ]);
+  });
+});
+
+describe('watching a run while Temporal does not answer', () => {
+  /** What the client throws while the server is down: the SDK's ServiceError around gRPC UNAVAILABLE. */
+  const down = () => new ServiceError('Failed to get Workflow execution history', { cause: Object.assign(new Error('14 UNAVAILABLE: tcp connect error'), { code: 14, details: 'tcp connect error', metadata: {} }) });
+  const ended: RunOutcome = { kind: 'task', result: { name: 't', status: 'succeeded', hosts: [], results: {} } };
+  /** A client whose server is down for the first `failures` waits on the run's end. */
+  function client(failures: number): Client {
+    let calls = 0;
+    const handle = {
+      result: async () => {
+        calls += 1;
+        if (calls <= failures) throw down();
+        return ended.result;
+      },
+      query: async () => {
+        throw down();
+      },
+    };
+    return { workflow: { getHandle: () => handle } } as unknown as Client;
+  }
+
+  it('keeps following the run, which goes on, until Temporal answers again', async () => {
+    expect(await watched(temporalRunSource(client(2), 't-1', 'task'))).toEqual(['run succeeded (0 succeeded, 0 failed host results)']);
+  });
+
+  it('gives up, saying the run goes on, once Temporal has not answered for long', async () => {
+    const watching = watched(temporalRunSource(client(Infinity), 't-2', 'task', 1000));
+    await expect(watching).rejects.toThrow(CliError);
+    await expect(watching).rejects.toThrow('Temporal has not answered for 1s (tcp connect error); run t-2 goes on: "ops watch t-2" follows it again');
   });
 });
