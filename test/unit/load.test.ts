@@ -133,6 +133,18 @@ spec:
     ]);
   });
 
+  it('refuses a variable regex that does not compile, naming the field, with a default beside it', () => {
+    const text = `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: t }
+spec:
+  variables:
+    - { name: v, regex: '[a-z', default: abc }
+  steps: [{ shell: uptime }]
+`;
+    expect(messages(text)).toEqual(['defs.yaml:6: Task/t: spec.variables[0].regex: is not a valid regular expression']);
+  });
+
   it('names unknown fields', () => {
     const text = `apiVersion: ops.dev/v1
 kind: Task
