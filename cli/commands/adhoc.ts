@@ -76,9 +76,9 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
       maxFailures: '100%',
     },
   });
-  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, verb));
+  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, verb).map((i) => ({ ...i, path: asTyped(i.path, step) })));
   catalog.add(parsed.data);
-  const input = asFlagIssues(`Task/${name}`, verb, () => planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } }));
+  const input = asFlagIssues(`Task/${name}`, verb, step, () => planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } }));
   const client = await connecting;
   const { startTaskRun, cancelRun, RunEndedError } = await import('../../workers/runs');
   const { tasksOf } = await import('../watch');
@@ -134,16 +134,31 @@ function commandPath(command: Command): string {
 }
 
 /**
- * The ad-hoc task is the command's own: its problems are the command's, its targets' those of
- * --hosts. Problems of other documents (a host's bastion) keep their names.
+ * The ad-hoc task is the command's own: its problems are the command's, each named by the flag or
+ * argument it came from. Problems of other documents (a host's bastion) keep their names.
  */
-function asFlagIssues<T>(task: string, verb: string, plan: () => T): T {
+function asFlagIssues<T>(task: string, verb: string, step: Record<string, unknown>, plan: () => T): T {
   try {
     return plan();
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    throw new ValidationError(e.issues.map((i) => (i.document === task ? { ...i, document: verb, path: i.path.startsWith('spec.targets') ? '--hosts' : i.path } : i)));
+    throw new ValidationError(e.issues.map((i) => (i.document === task ? { ...i, document: verb, path: asTyped(i.path, step) } : i)));
   }
+}
+
+const TYPED: Record<string, string> = {
+  'spec.steps[0].shell': '<command>',
+  'spec.steps[0].file.source': '<source>',
+  'spec.steps[0].file.destination': '<destination>',
+  'spec.steps[0].file.mode': '--mode',
+  'spec.steps[0].file.owner': '--owner',
+};
+
+/** The flag or argument of the command line that a field of the ad-hoc task came from. */
+function asTyped(path: string, step: Record<string, unknown>): string {
+  if (path.startsWith('spec.targets')) return '--hosts';
+  if (path === 'spec.steps[0].file.destination' && step.name === 'pull') return '<directory>';
+  return TYPED[path] ?? path;
 }
 
 /** Prints output as hosts produce it (`host | line`), until the run ends and its output is drained. */

@@ -80,3 +80,29 @@ describe('ops validate', () => {
     expect(validate(write('alone.yaml', task('alone', '[{ name: token, default: t }]')))).toMatchObject({ status: 2, stderr: expect.stringContaining('alone.yaml: Task/alone: spec.targets: match no hosts (selector role=web)') });
   });
 });
+
+describe('ops shell and ops file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ops-adhoc-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const hosts = join(dir, 'hosts.yaml');
+  writeFileSync(hosts, 'apiVersion: ops.dev/v1\nkind: Host\nmetadata: { name: web-1 }\nspec: { address: 10.0.0.1, trustOnFirstUse: true }\n');
+  // Nothing listens there: bad input is refused before Temporal is needed.
+  const ops = (...args: string[]) => spawnSync(OPS, ['--address', '127.0.0.1:1', ...args], { encoding: 'utf8' });
+
+  it('name a bad value by the flag or argument it was typed as, not by a field of their task', () => {
+    const push = ops('file', 'push', '--hosts', 'web-1', '-f', hosts, hosts, '/tmp/x', '--mode', '99', '--owner', 'a b');
+    expect([push.status, push.stderr.split('\n')]).toEqual([
+      2,
+      [
+        'invalid input:',
+        '  ops file push: --mode: must be an octal mode such as "0644"',
+        '  ops file push: --owner: must be "user" or "user:group" (variables allowed)',
+        '',
+      ],
+    ]);
+    const pull = ops('file', 'pull', '--hosts', 'web-1', '-f', hosts, '/etc/hostname', join(dir, '${d}'));
+    expect([pull.status, pull.stderr]).toEqual([2, expect.stringContaining('ops file pull: <directory>: unknown variable "${d}"')]);
+    const shell = ops('shell', '--hosts', 'web-1', '-f', hosts, '--', 'echo', '${x}');
+    expect([shell.status, shell.stderr]).toEqual([2, expect.stringContaining('ops shell: <command>: unknown variable "${x}"')]);
+  });
+});
