@@ -106,3 +106,16 @@ describe('ops shell and ops file', () => {
     expect([shell.status, shell.stderr]).toEqual([2, expect.stringContaining('ops shell: <command>: unknown variable "${x}"')]);
   });
 });
+
+describe('ops apply', () => {
+  it('refuses to apply nothing (an empty directory, a file of comments) before it asks the server', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-apply-'));
+    try {
+      writeFileSync(join(dir, 'notes.yaml'), '# nothing yet\n');
+      const r = spawnSync(OPS, ['--server', 'http://127.0.0.1:1', 'apply', '-f', dir], { encoding: 'utf8' });
+      expect([r.status, r.stdout, r.stderr]).toEqual([2, '', `error: no definitions in ${dir}\n`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
