@@ -74,6 +74,20 @@ items:
     expect(issues.map(formatIssue)).toEqual([expect.stringMatching(/^list\.yaml:13: Host\/b: spec\.port: /)]);
   });
 
+  it('unpacks a listing as ops get prints it (kind: HostList), status and all', () => {
+    const text = `apiVersion: ops.dev/v1
+kind: HostList
+items:
+  - apiVersion: ops.dev/v1
+    kind: Host
+    metadata: { name: a, resourceVersion: "3" }
+    spec: { address: 1.2.3.4, trustOnFirstUse: true }
+    status: { state: reachable }
+`;
+    const { resources, issues } = parseDefinitions(text, 'hosts.yaml');
+    expect([resources.map((r) => r.metadata.name), issues]).toEqual([['a'], []]);
+  });
+
   it('names file, line, document and field path of a wrong type', () => {
     const text = `apiVersion: ops.dev/v1
 kind: Task
