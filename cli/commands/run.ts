@@ -44,6 +44,9 @@ export function runCommand(program: Command): void {
     .option('--idempotency-key <key>', 'server mode: a retried command with the same key returns the same run')
     .action(async (kind: string | undefined, name: string | undefined, opts: RunOptions, command: Command) => {
       const format = outputFormat(opts.output);
+      // Flags that cannot apply are refused rather than ignored: the run would not be the one asked for.
+      if (opts.cluster && (opts.pipeline || kind === 'pipeline')) throw new CliError("--cluster goes with a task run; a pipeline's stages name their clusters", ExitCode.usage);
+      if (opts.idempotencyKey && opts.filename) throw new CliError('--idempotency-key needs the Ops server ("ops run pipeline|task NAME"); a run from -f files is not found again by a key', ExitCode.usage);
       const started = opts.filename ? await startFromFiles(command, kind, name, opts) : await startOnServer(command, kind, name, opts);
       if (format !== 'text' && !opts.watch) {
         printData(format, { runId: started.runId, kind: started.kind, temporalWeb: started.temporalWeb });

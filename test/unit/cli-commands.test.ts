@@ -119,3 +119,17 @@ describe('ops apply', () => {
     }
   });
 });
+
+describe('ops run', () => {
+  const examples = join(__dirname, '..', '..', 'examples');
+  // Nothing listens there: a flag that cannot apply is refused before Temporal or a server is asked.
+  const run = (...args: string[]) => spawnSync(OPS, ['--address', '127.0.0.1:1', '--server', 'http://127.0.0.1:1', 'run', ...args], { encoding: 'utf8' });
+
+  it('refuses --cluster for a pipeline and --idempotency-key for a run from files, instead of ignoring them', () => {
+    for (const r of [run('-f', examples, '--pipeline', 'node-health', '--cluster', 'gpu'), run('pipeline', 'node-health', '--cluster', 'gpu')]) {
+      expect([r.status, r.stderr]).toEqual([2, "error: --cluster goes with a task run; a pipeline's stages name their clusters\n"]);
+    }
+    const keyed = run('-f', examples, '--task', 'collect-facts', '--idempotency-key', 'k1');
+    expect([keyed.status, keyed.stderr]).toEqual([2, expect.stringContaining('error: --idempotency-key needs the Ops server')]);
+  });
+});
