@@ -386,6 +386,8 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(watched.code).toBe(1);
     expect(watched.stdout).toContain('run cancelled');
     expect((await stack.ops(['get', 'hosts', 'nope'], { env })).code).toBe(3);
+    const tokens = JSON.parse((await stack.ops(['token', 'list', '-o', 'json'], { env })).stdout).items;
+    expect(tokens.map((t: { role: string; token?: string }) => [t.role, t.token])).toContainEqual(['admin', undefined]);
     expect((await stack.ops(['get', 'hosts'], { env: { ...env, OPS_TOKEN: 'ops_0000000000000000_' + 'A'.repeat(43) } })).code).toBe(4);
     const bad = stack.writeFile(`bad-${storeName}.yaml`, `apiVersion: ops.dev/v1\nkind: Task\nmetadata: { name: bad }\nspec: { steps: [{ shell: x, timeoutSeconds: soon }] }\n`);
     const invalid = await stack.ops(['apply', '-f', bad], { env });

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProgram, COMMANDS, verbOf } from '../../cli/main';
+import { loadKeyRing } from '../../workers/codec';
 
 const names = async (verb?: string) => (await buildProgram(verb)).commands.map((c) => c.name()).sort();
 
@@ -131,5 +132,21 @@ describe('ops run', () => {
     }
     const keyed = run('-f', examples, '--task', 'collect-facts', '--idempotency-key', 'k1');
     expect([keyed.status, keyed.stderr]).toEqual([2, expect.stringContaining('error: --idempotency-key needs the Ops server')]);
+  });
+});
+
+describe('ops codec keys', () => {
+  it('lists the ring as json for scripts, ids and which is active, never key material', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-codec-'));
+    try {
+      const file = join(dir, 'codec-keys.json');
+      const first = loadKeyRing(file, { create: true }).active;
+      const ops = (...args: string[]) => spawnSync(OPS, ['codec', ...args], { encoding: 'utf8', env: { ...process.env, OPS_CODEC_KEYS_FILE: file } });
+      const added = /^key (k\S+) added/.exec(ops('rotate', '--inactive').stdout)?.[1];
+      const keys = ops('keys', '-o', 'json');
+      expect([keys.status, JSON.parse(keys.stdout)]).toEqual([0, { items: [{ id: first, active: true }, { id: added, active: false }] }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
