@@ -150,3 +150,14 @@ describe('ops codec keys', () => {
     }
   });
 });
+
+describe('ops events', () => {
+  // Nothing listens there: a bad flag is refused before NATS is asked, as the server refuses it.
+  const events = (...args: string[]) => spawnSync(OPS, ['--nats', 'nats://127.0.0.1:1', 'events', ...args], { encoding: 'utf8' });
+
+  it('refuses a subject outside the event streams and a limit that is not a count (exit 2), naming the flag', () => {
+    expect([events('--subject', 'foo.bar').status, events('--subject', 'foo.bar').stderr]).toEqual([2, 'error: --subject foo.bar: must lie within the event subjects ops.clusters.>, ops.approvals.>\n']);
+    expect(events('--subject', 'ops..x')).toMatchObject({ status: 2, stderr: expect.stringContaining('error: --subject ops..x: "" is not a subject token') });
+    for (const limit of ['abc', '-5', '0']) expect(events('--limit', limit)).toMatchObject({ status: 2, stderr: expect.stringContaining(`argument '${limit}' is invalid`) });
+  });
+});
