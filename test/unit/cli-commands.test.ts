@@ -161,3 +161,10 @@ describe('ops events', () => {
     for (const limit of ['abc', '-5', '0']) expect(events('--limit', limit)).toMatchObject({ status: 2, stderr: expect.stringContaining(`argument '${limit}' is invalid`) });
   });
 });
+
+describe('ops up --help', () => {
+  it('says the stack includes the Ops API, which it starts', () => {
+    // Commander wraps help at 80 columns.
+    expect(spawnSync(OPS, ['up', '--help'], { encoding: 'utf8' }).stdout.replace(/\s+/g, ' ')).toContain('Temporal, NATS, a worker and the Ops API (:8080)');
+  });
+});
