@@ -126,10 +126,12 @@ describe('ops run', () => {
   // Nothing listens there: a flag that cannot apply is refused before Temporal or a server is asked.
   const run = (...args: string[]) => spawnSync(OPS, ['--address', '127.0.0.1:1', '--server', 'http://127.0.0.1:1', 'run', ...args], { encoding: 'utf8' });
 
-  it('refuses --cluster for a pipeline and --idempotency-key for a run from files, instead of ignoring them', () => {
+  it('refuses --cluster for a pipeline and --idempotency-key for a run from files, instead of ignoring them, and says how to run without a server', () => {
     for (const r of [run('-f', examples, '--pipeline', 'node-health', '--cluster', 'gpu'), run('pipeline', 'node-health', '--cluster', 'gpu')]) {
       expect([r.status, r.stderr]).toEqual([2, "error: --cluster goes with a task run; a pipeline's stages name their clusters\n"]);
     }
+    const noServer = spawnSync(OPS, ['run', 'pipeline', 'node-health'], { encoding: 'utf8', env: { ...process.env, OPS_SERVER: '', OPS_CLI_CONFIG: join(tmpdir(), 'no-such-ops-config.yaml') } });
+    expect([noServer.status, noServer.stderr]).toEqual([2, expect.stringContaining('without one: ops run -f FILES --pipeline node-health')]);
     const keyed = run('-f', examples, '--task', 'collect-facts', '--idempotency-key', 'k1');
     expect([keyed.status, keyed.stderr]).toEqual([2, expect.stringContaining('error: --idempotency-key needs the Ops server')]);
   });
