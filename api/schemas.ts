@@ -8,7 +8,7 @@ import { targetsSpec } from '../model/task';
 import { RUN_STATES } from '../workers/run-list';
 import { ROLES } from './store/tokens';
 import { parseDuration } from '../model/timing';
-import { subjectPatternProblem } from '../model/subjects';
+import { eventSubjectProblem } from '../model/subjects';
 import { OVERLAP_POLICIES } from '../model/schedule';
 
 const variableValues = z.record(identifier, z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
@@ -118,7 +118,14 @@ const since = z
 
 export const eventsQuery = z.object({
   /** A subject pattern: "*" matches one token, ">" the rest, e.g. ops.clusters.*.inspections.> */
-  subject: z.string().max(500).refine((s) => !subjectPatternProblem(s, { wildcards: true }), 'must be a subject pattern such as ops.clusters.*.hosts.*.status').optional(),
+  subject: z
+    .string()
+    .max(500)
+    .superRefine((s, ctx) => {
+      const problem = eventSubjectProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   since: since.optional(),
   /** Resume after this stream sequence (also the Last-Event-ID header). */
   after: z.coerce.number().int().min(0).optional(),

@@ -127,9 +127,12 @@ function safeJson(text: string): unknown {
 
 function apiError(status: number, body: unknown, text: string): CliError {
   const b = body as { message?: string; issues?: Issue[] } | undefined;
-  const issues = b?.issues?.length ? `\n${b.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}` : '';
   const hint = status === 401 ? ' (set OPS_TOKEN, or token: in the config file)' : '';
-  return new CliError(`server answered ${status}: ${b?.message ?? text.slice(0, 500)}${hint}${issues}`, EXIT_BY_STATUS[status] ?? ExitCode.unavailable);
+  const issues = b?.issues?.length ? b.issues.map((i) => `\n  ${formatIssue(i)}`).join('') : '';
+  // A request refused as invalid has a message that only repeats its issues on one line, for readers of the JSON.
+  const invalid = issues && (status === 400 || status === 422);
+  const detail = invalid ? `invalid input:${issues}` : `${b?.message ?? text.slice(0, 500)}${hint}${issues}`;
+  return new CliError(`server answered ${status}: ${detail}`, EXIT_BY_STATUS[status] ?? ExitCode.unavailable);
 }
 
 export function encode(part: string): string {

@@ -1,7 +1,7 @@
 import { isGrpcServiceError, ServiceError, type Client } from '@temporalio/client';
 import type { HostResult, RunStatus, TaskRunResult } from '../model/run';
 import { runOutcome, runTree, type RunOutcome, type RunTree } from '../workers/runs';
-import type { HostProgress } from '../workflows/progress';
+import type { HostProgress, PipelineProgress } from '../workflows/progress';
 import { describeWait } from '../model/approval';
 import { CliError, ExitCode } from './exit-codes';
 
@@ -79,6 +79,21 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
     shownHosts.add(id);
     print(hostLine(task, h));
   };
+  // Every stage as last polled (pending ones too): where it runs, for stages that end unseen between polls.
+  const stagesPolled = new Map<string, Stage>();
+  const showStage = (stage: StageLine, runId: string) => {
+    if (!shownStages.has(stage.name)) {
+      shownStages.add(stage.name);
+      const where = `${stage.finally ? ' (finally)' : ''}${stage.cluster ? ` on cluster ${stage.cluster}` : ''}`;
+      if (stage.approval?.status === 'pending') print(`stage ${stage.name}: ${describeWait(stage.approval)}: ${stage.approval.message}\n  decide: ops approve ${runId} --stage ${stage.name} [--reject] --comment "why"`);
+      else if (stage.approval) print(`stage ${stage.name}: approval: ${stage.approval.message}`);
+      else print(`stage ${stage.name}${where}: ${stage.status === 'skipped' ? 'skipped' : stage.tasks.map((t) => t.name).join(', ')}`);
+    }
+    if (stage.approval && stage.approval.status !== 'pending' && !shownStages.has(`${stage.name}/decided`)) {
+      shownStages.add(`${stage.name}/decided`);
+      print(`  ${stage.approval.status === 'approved' ? MARK.succeeded : '✗'} ${stage.approval.reason}`);
+    }
+  };
   // Waiting on the end alongside the polls ends the watch as soon as the run does.
   const ending = source.outcome();
   let ended = false;
@@ -102,17 +117,9 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
     const byWorkflow = new Map((tree?.tasks ?? []).map((t) => [t.workflowId, t]));
     // Stage by stage, so a stage's hosts are listed under it even when the next one has started.
     for (const stage of tree?.pipeline?.stages ?? []) {
+      stagesPolled.set(stage.name, stage);
       if (stage.status === 'pending') continue;
-      if (!shownStages.has(stage.name)) {
-        shownStages.add(stage.name);
-        if (stage.approval?.status === 'pending') print(`stage ${stage.name}: ${describeWait(stage.approval)}: ${stage.approval.message}\n  decide: ops approve ${tree?.runId} --stage ${stage.name} [--reject] --comment "why"`);
-        else if (stage.approval) print(`stage ${stage.name}: approval: ${stage.approval.message}`);
-        else print(`stage ${stage.name}${stage.finally ? ' (finally)' : ''} on cluster ${stage.cluster}: ${stage.status === 'skipped' ? 'skipped' : stage.tasks.map((t) => t.name).join(', ')}`);
-      }
-      if (stage.approval && stage.approval.status !== 'pending' && !shownStages.has(`${stage.name}/decided`)) {
-        shownStages.add(`${stage.name}/decided`);
-        print(`  ${stage.approval.status === 'approved' ? MARK.succeeded : '✗'} ${stage.approval.reason}`);
-      }
+      showStage(stage, tree?.runId ?? '');
       for (const t of stage.tasks.filter((x) => x.status === 'waiting' && !shownStages.has(`${stage.name}/${x.name}/waiting`))) {
         const key = `${stage.name}/${t.name}`;
         const since = waitingSince.get(key) ?? Date.now();
@@ -136,11 +143,20 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
     await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), end]);
   }
   const outcome = await ending;
-  // Hosts that finished between the last poll and the end.
-  for (const task of tasksOf(outcome)) for (const h of task.hosts) showHost(task.name, h);
+  // Stages and hosts that ended between the last poll and the end (through the server, a run that
+  // has closed shows no stages: a short one may end before any poll saw them).
+  for (const stage of outcome.kind === 'pipeline' ? outcome.result.stages : []) {
+    showStage({ ...stagesPolled.get(stage.name), ...stage }, '');
+    for (const task of stage.tasks) for (const h of task.hosts) showHost(task.name, h);
+  }
+  if (outcome.kind === 'task') for (const h of outcome.result.hosts) showHost(outcome.result.name, h);
   print(summaryLine(outcome));
   return outcome;
 }
+
+type Stage = PipelineProgress['stages'][number];
+/** A stage as polled, or as the run's result has it (without where it ran when no poll saw it). */
+type StageLine = Pick<Stage, 'name' | 'status' | 'approval'> & Partial<Pick<Stage, 'cluster' | 'finally'>> & { tasks: Array<{ name: string }> };
 
 export function tasksOf(outcome: RunOutcome): TaskRunResult[] {
   return outcome.kind === 'task' ? [outcome.result] : outcome.result.stages.flatMap((s) => s.tasks);

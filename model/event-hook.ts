@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { dnsLabel, identifier, regexSource, resourceSchema } from './meta';
-import { EVENT_SUBJECTS } from './naming';
-import { subjectMatches, subjectPatternProblem, subjectWithin } from './subjects';
+import { eventSubjectProblem, subjectMatches, subjectPatternProblem } from './subjects';
 import { templateRefs, TemplateError } from './template';
 import { EVENT_FIELD, eventRefProblem, type CloudEvent } from './event-match';
 
@@ -69,9 +68,8 @@ export const eventHookSpec = z
       .prefault({}),
   })
   .superRefine((s, ctx) => {
-    const subjectProblem = subjectPatternProblem(s.subject, { wildcards: true });
+    const subjectProblem = eventSubjectProblem(s.subject);
     if (subjectProblem) ctx.addIssue({ code: 'custom', path: ['subject'], message: subjectProblem });
-    else if (!EVENT_SUBJECTS.some((space) => subjectWithin(s.subject, space))) ctx.addIssue({ code: 'custom', path: ['subject'], message: `must lie within the event subjects ${EVENT_SUBJECTS.join(', ')}` });
     if ([s.webhook, s.publish, s.run].filter((x) => x !== undefined).length !== 1) ctx.addIssue({ code: 'custom', path: ['webhook'], message: 'give exactly one action: webhook, publish or run' });
     if (s.publish) {
       const problem = subjectPatternProblem(s.publish.subject, { wildcards: false });

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CORE_SCHEMA, Type, loadAll } from 'js-yaml';
 import type { Document, LineCounter, YAMLError } from 'yaml';
 import { ValidationError, type Issue } from './errors';
-import { validateResource, type Resource } from './resources';
+import { KINDS, validateResource, type Resource } from './resources';
 
 export interface LoadedResource {
   resource: Resource;
@@ -158,8 +158,11 @@ function syntaxIssue(errors: ReadonlyArray<YAMLError>, text: string, lineCounter
   return { file, line, column: col, path: '', message: `invalid YAML: ${first.message.split('\n')[0]}${hint}${more}` };
 }
 
+/** Kubernetes' `kind: List`, or a listing as `ops get KINDS -o yaml` prints it (`kind: HostList`), so it applies again as it is. */
+const LIST_KINDS = new Set(['List', ...KINDS.map((k) => `${k}List`)]);
+
 function isList(value: unknown): value is { items: unknown[] } {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'List' && Array.isArray((value as { items?: unknown }).items);
+  return typeof value === 'object' && value !== null && LIST_KINDS.has((value as { kind?: unknown }).kind as string) && Array.isArray((value as { items?: unknown }).items);
 }
 
 /** The line of the deepest node along `path` that exists in the document. */

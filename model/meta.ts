@@ -23,15 +23,21 @@ export const dnsSubdomain = z
 
 export const identifier = z.string().regex(IDENTIFIER, 'must be a letter or "_" followed by letters, digits or "_"');
 
-/** A JavaScript regular expression's source, checked when the definition is read rather than when it is used. */
-export const regexSource = z.string().refine((source) => {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'is not a valid regular expression');
+/**
+ * A JavaScript regular expression's source, checked when the definition is read rather than when it is used.
+ * An invalid one aborts, so the refinements of what holds it (a default matched against it) never compile it.
+ */
+export const regexSource = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not a valid regular expression', abort: true },
+);
 
 /**
  * The error option of a list of named items (Kubernetes' `- name: token` form) and of its items:

@@ -1,5 +1,7 @@
 /** NATS subject patterns: tokens separated by ".", "*" for one token, ">" for the rest (last only). */
 
+import { EVENT_SUBJECTS } from './naming';
+
 const TOKEN = /^[^\s.*>]+$/;
 
 export function subjectPatternProblem(pattern: string, { wildcards }: { wildcards: boolean }): string | undefined {
@@ -32,4 +34,12 @@ export function subjectWithin(inner: string, outer: string): boolean {
     if (b[i] !== '*' && (a[i] === '*' || a[i] !== b[i])) return false;
   }
   return a.length === b.length;
+}
+
+/** What is wrong with a pattern selecting events (an EventHook's subject, `ops events --subject`): the streams keep no others. */
+export function eventSubjectProblem(pattern: string): string | undefined {
+  const problem = subjectPatternProblem(pattern, { wildcards: true });
+  if (problem) return problem;
+  if (!EVENT_SUBJECTS.some((space) => subjectWithin(pattern, space))) return `must lie within the event subjects ${EVENT_SUBJECTS.join(', ')}`;
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { homedir, hostname } from 'node:os';
+import { homedir, hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { EventLimits } from '../activities/streams';
 import { parseDuration } from '../model/timing';
@@ -85,5 +85,14 @@ export function temporalWebLink(config: Pick<OpsConfig, 'namespace'>, workflowId
 
 /** Who is asking, for the requester search attribute of runs started from this machine. */
 export function localRequester(): string {
-  return `${process.env.USER ?? 'unknown'}@${hostname()}`;
+  return `${process.env.USER ?? accountName()}@${hostname()}`;
+}
+
+/** The account this process runs as, for where USER is not set (cron, containers, systemd units). */
+function accountName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown'; // a uid without a passwd entry
+  }
 }

@@ -143,6 +143,19 @@ export async function runInput(client: Client, runId: string): Promise<RunInput>
   return type === 'pipelineRun' ? { kind: 'pipeline', input: input as PipelineRunInput } : { kind: 'task', input: input as TaskRunInput };
 }
 
+/**
+ * Why a run has no output of `host`, when the host is not one of the run's (undefined when it is, or
+ * when the run's hosts are only found as it runs: nodes). Throws WorkflowNotFoundError for no run.
+ */
+export async function notAHostOfRun(client: Client, runId: string, host: string): Promise<string | undefined> {
+  // A run's first event names its hosts.
+  const started = await runInput(client, runId);
+  const byNodes = started.kind === 'pipeline' ? Object.keys(started.input.nodeTargets ?? {}).length > 0 : Boolean(started.input.nodes);
+  const hosts = started.input.hosts.map((h) => h.name);
+  if (byNodes || hosts.includes(host)) return undefined;
+  return `${host} is not a host of run ${runId} (its hosts: ${hosts.slice(0, 8).join(', ')}${hosts.length > 8 ? `, and ${hosts.length - 8} more` : ''})`;
+}
+
 /** Starts a new run from the same frozen input as an earlier one (definitions and variables as they were then). */
 export async function rerun(client: Client, runId: string, origin: RunOrigin): Promise<StartedRun & { name: string }> {
   const previous = await runInput(client, runId);

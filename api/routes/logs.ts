@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { NatsConnection } from 'nats';
 import { readLogs } from '../logs';
-import { whenRunEnds } from '../../workers/runs';
+import { notAHostOfRun, whenRunEnds } from '../../workers/runs';
 import { requireRole } from '../auth';
 import { HttpError, parseRequest } from '../errors';
 import { logsQuery } from '../schemas';
@@ -26,6 +26,9 @@ export function logRoutes(temporal: Client, nats: NatsConnection | undefined): R
     if (!nats) throw new HttpError(503, 'run output needs NATS, and this server has none (OPS_NATS_URL=off)');
     const runId = String(req.params.id);
     await temporal.workflow.getHandle(runId).describe(); // 404 for an unknown run
+    // A host the run does not target has no output: 404 rather than an empty stream that looks like silence.
+    const notAHost = query.host ? await notAHostOfRun(temporal, runId, query.host) : undefined;
+    if (notAHost) throw new HttpError(404, notAHost);
     const stop = new AbortController();
     req.on('close', () => stop.abort());
     if (query.follow) void whenRunEnds(temporal, runId).then(() => setTimeout(() => stop.abort(), DRAIN_MS));

@@ -9,6 +9,7 @@ import { localRequester } from '../../workers/config';
 import { collect, configFrom, loadCatalog, natsConnection, temporalClient, wholeNumber } from '../context';
 import { ExitCode } from '../exit-codes';
 import { LogPrinter } from '../log-printer';
+import { outputFormat, printData } from '../output';
 
 /** `--hosts all`, `--hosts web-1,web-2`, or a label selector such as `--hosts role=web,env!=dev`. */
 export function targetsFromFlag(value: string): TargetsSpec {
@@ -23,6 +24,7 @@ interface AdhocOptions {
   sudo?: boolean;
   timeout: number;
   concurrency: number;
+  output?: string;
 }
 
 function adhocOptions(command: Command): Command {
@@ -31,7 +33,8 @@ function adhocOptions(command: Command): Command {
     .requiredOption('-f, --filename <path>', 'Host definitions (file or directory, repeatable)', collect)
     .option('--sudo', 'run as root through sudo -n')
     .option('--timeout <seconds>', 'per host', wholeNumber(1), 600)
-    .option('--concurrency <n>', 'hosts at once', wholeNumber(1), 50);
+    .option('--concurrency <n>', 'hosts at once', wholeNumber(1), 50)
+    .option('-o, --output <format>', "json or yaml: print the hosts' results for scripts (their output goes to stderr)");
 }
 
 export function adhocCommands(program: Command): void {
@@ -57,6 +60,7 @@ export function adhocCommands(program: Command): void {
 
 async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<string, unknown>): Promise<void> {
   const name = step.name === 'shell' ? 'shell' : `file-${String(step.name)}`;
+  const format = outputFormat(opts.output);
   const verb = commandPath(command);
   const config = configFrom(command);
   // As `ops run` does: the definitions are parsed on their thread while the Temporal client loads
@@ -76,9 +80,9 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
       maxFailures: '100%',
     },
   });
-  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, verb));
+  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, verb).map((i) => ({ ...i, path: asTyped(i.path, step) })));
   catalog.add(parsed.data);
-  const input = asFlagIssues(`Task/${name}`, verb, () => planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } }));
+  const input = asFlagIssues(`Task/${name}`, verb, step, () => planTaskRun(catalog, name, { variables: {}, targets: targetsFromFlag(opts.hosts), origin: { trigger: 'cli', requester: localRequester() } }));
   const client = await connecting;
   const { startTaskRun, cancelRun, RunEndedError } = await import('../../workers/runs');
   const { tasksOf } = await import('../watch');
@@ -90,13 +94,14 @@ async function runAdhoc(command: Command, opts: AdhocOptions, step: Record<strin
       if (!(e instanceof RunEndedError)) throw e;
     });
   const interrupt = cancelOnInterrupt(runId, cancel);
-  const outcome = await streamUntilDone(client, config, runId).finally(interrupt.stopListening);
+  const outcome = await streamUntilDone(client, config, runId, format === 'text').finally(interrupt.stopListening);
   const hosts = tasksOf(outcome).flatMap((t) => t.hosts);
   for (const h of hosts) {
     if (h.status !== 'succeeded') console.error(`✗ ${h.host}: ${h.status}${h.message ? `: ${h.message}` : ''}`);
   }
   const ok = hosts.filter((h) => h.status === 'succeeded').length;
   console.error(`${ok}/${hosts.length} hosts succeeded`);
+  if (format !== 'text') printData(format, { runId, ...outcome });
   if (interrupt.interrupted()) process.exitCode = ExitCode.interrupted;
   else if (ok !== hosts.length) process.exitCode = ExitCode.runFailed;
 }
@@ -134,27 +139,45 @@ function commandPath(command: Command): string {
 }
 
 /**
- * The ad-hoc task is the command's own: its problems are the command's, its targets' those of
- * --hosts. Problems of other documents (a host's bastion) keep their names.
+ * The ad-hoc task is the command's own: its problems are the command's, each named by the flag or
+ * argument it came from. Problems of other documents (a host's bastion) keep their names.
  */
-function asFlagIssues<T>(task: string, verb: string, plan: () => T): T {
+function asFlagIssues<T>(task: string, verb: string, step: Record<string, unknown>, plan: () => T): T {
   try {
     return plan();
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    throw new ValidationError(e.issues.map((i) => (i.document === task ? { ...i, document: verb, path: i.path.startsWith('spec.targets') ? '--hosts' : i.path } : i)));
+    throw new ValidationError(e.issues.map((i) => (i.document === task ? { ...i, document: verb, path: asTyped(i.path, step) } : i)));
   }
 }
 
-/** Prints output as hosts produce it (`host | line`), until the run ends and its output is drained. */
-async function streamUntilDone(client: Client, config: OpsConfig, runId: string) {
+const TYPED: Record<string, string> = {
+  'spec.steps[0].shell': '<command>',
+  'spec.steps[0].file.source': '<source>',
+  'spec.steps[0].file.destination': '<destination>',
+  'spec.steps[0].file.mode': '--mode',
+  'spec.steps[0].file.owner': '--owner',
+};
+
+/** The flag or argument of the command line that a field of the ad-hoc task came from. */
+function asTyped(path: string, step: Record<string, unknown>): string {
+  if (path.startsWith('spec.targets')) return '--hosts';
+  if (path === 'spec.steps[0].file.destination' && step.name === 'pull') return '<directory>';
+  return TYPED[path] ?? path;
+}
+
+/**
+ * Prints output as hosts produce it (`host | line`), until the run ends and its output is drained;
+ * all on stderr when stdout is for the results (-o).
+ */
+async function streamUntilDone(client: Client, config: OpsConfig, runId: string, toStdout: boolean) {
   const { runOutcome } = await import('../../workers/runs');
   if (config.natsUrl === 'off') return runOutcome(client, runId);
   const { readLogs } = await import('../../api/logs');
   const nc = await natsConnection(config);
   const following = new AbortController();
   let lastSeq = 0;
-  const printer = new LogPrinter((chunk) => `${chunk.host} `);
+  const printer = new LogPrinter((chunk) => `${chunk.host} `, toStdout ? undefined : (_output, text) => void process.stderr.write(text));
   const reader = (async () => {
     for await (const chunk of readLogs(nc, runId, { follow: true, signal: following.signal, log: (m) => console.error(m) })) {
       lastSeq = chunk.seq;

@@ -30,6 +30,8 @@ export function applyCommands(program: Command): void {
       const api = requireServer(command);
       // Checked here first, so a typo is reported with its file and line before anything changes.
       const loaded = loadResources(opts.filename);
+      // As kubectl: applying nothing is a wrong path or an empty directory, not a success.
+      if (!loaded.length) throw new CliError(`no definitions in ${opts.filename.join(', ')}`, ExitCode.usage);
       const ordered = applyOrder(loaded);
       let failure: CliError | undefined;
       for (const { resource, file } of ordered) {

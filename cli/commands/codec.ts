@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { configFrom } from '../context';
-import { printTable } from '../output';
+import { outputFormat, printData, printTable } from '../output';
 import { CliError, ExitCode } from '../exit-codes';
 
 /** The payload codec's key ring ($OPS_DATA_DIR/codec-keys.json): rotate, activate, list. Key material is never printed. */
@@ -28,11 +28,15 @@ export function codecCommands(program: Command): void {
   codec
     .command('keys')
     .description('the key ids of the ring, and which one is active')
-    .action(async (_opts: unknown, command: Command) => {
+    .option('-o, --output <format>', 'json or yaml')
+    .action(async (opts: { output?: string }, command: Command) => {
+      const format = outputFormat(opts.output);
       const file = configFrom(command).codecKeysFile;
       const { loadKeyRing } = await import('../../workers/codec');
       const ring = keyFileCall(() => loadKeyRing(file, { create: false }));
-      printTable(['KEY', 'ACTIVE'], Object.keys(ring.keys).map((id) => [id, id === ring.active ? 'yes' : '']));
+      const ids = Object.keys(ring.keys);
+      if (format !== 'text') return printData(format, { items: ids.map((id) => ({ id, active: id === ring.active })) });
+      printTable(['KEY', 'ACTIVE'], ids.map((id) => [id, id === ring.active ? 'yes' : '']));
     });
 }
 

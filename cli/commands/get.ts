@@ -10,6 +10,7 @@ import { encode, requireServer } from '../api-client';
 import { CliError, ExitCode } from '../exit-codes';
 import { age, duration, listFormat, printData, printTable, type ListFormat } from '../output';
 import { COLUMNS } from '../columns';
+import { wholeNumber } from '../context';
 
 interface GetOptions {
   output?: string;
@@ -21,7 +22,7 @@ interface GetOptions {
   trigger?: string;
   requester?: string;
   schedule?: string;
-  limit: string;
+  limit: number;
   pageToken?: string;
 }
 
@@ -40,15 +41,15 @@ export function getCommand(program: Command): void {
     .option('--trigger <trigger>', 'runs: cli, api, schedule or event')
     .option('--requester <name>', 'runs: started by this token or user')
     .option('--schedule <name>', 'runs: started by this schedule')
-    .option('--limit <n>', 'runs and approvals: at most this many runs', '50')
+    .option('--limit <n>', 'runs and approvals: at most this many runs', wholeNumber(1), 50)
     .option('--page-token <token>', 'runs: the next page, from the previous listing')
     .action(async (kindName: string, name: string | undefined, opts: GetOptions, command: Command) => {
       const format = listFormat(opts.output);
       const api = requireServer(command);
-      if (/^approvals?$/i.test(kindName)) return showApprovals(await api.get(`/api/v1/approvals?${new URLSearchParams({ limit: opts.limit, ...(opts.pipeline ? { pipeline: opts.pipeline } : {}) })}`), format);
+      if (/^approvals?$/i.test(kindName)) return showApprovals(await api.get(`/api/v1/approvals?${new URLSearchParams({ limit: String(opts.limit), ...(opts.pipeline ? { pipeline: opts.pipeline } : {}) })}`), format);
       if (/^(runs?|pipelineruns|taskruns)$/i.test(kindName)) {
         if (name) return showRun(await api.get(`/api/v1/runs/${encode(name)}`), format);
-        const query = new URLSearchParams({ limit: opts.limit });
+        const query = new URLSearchParams({ limit: String(opts.limit) });
         for (const key of ['pipeline', 'task', 'cluster', 'status', 'trigger', 'requester', 'schedule', 'pageToken'] as const) if (opts[key]) query.set(key, opts[key] as string);
         const page = await api.get<{ items: Array<RunSummary & { temporalWeb: string }>; nextPageToken?: string }>(`/api/v1/runs?${query}`);
         if (format === 'json' || format === 'yaml') return printData(format, page);

@@ -62,16 +62,11 @@ export function logsCommand(program: Command): void {
 async function mustExist(client: Client | undefined, run: string, host?: string): Promise<void> {
   if (!client) return;
   const { WorkflowNotFoundError } = await import('@temporalio/common');
-  const { runInput } = await import('../../workers/runs');
+  const { notAHostOfRun } = await import('../../workers/runs');
   const notFoundOnly = (e: unknown) => {
     if (e instanceof WorkflowNotFoundError) throw e;
   };
   if (!host) return void (await client.workflow.getHandle(run).describe().catch(notFoundOnly));
-  // A run's first event names its hosts; reading it fails for no run as a describe does.
-  const started = await runInput(client, run).catch(notFoundOnly);
-  if (!started) return;
-  const byNodes = started.kind === 'pipeline' ? Object.keys(started.input.nodeTargets ?? {}).length > 0 : Boolean(started.input.nodes);
-  const hosts = started.input.hosts.map((h) => h.name);
-  if (byNodes || hosts.includes(host)) return;
-  throw new CliError(`${host} is not a host of run ${run} (its hosts: ${hosts.slice(0, 8).join(', ')}${hosts.length > 8 ? `, and ${hosts.length - 8} more` : ''})`, ExitCode.notFound);
+  const problem = await notAHostOfRun(client, run, host).catch(notFoundOnly);
+  if (problem) throw new CliError(problem, ExitCode.notFound);
 }

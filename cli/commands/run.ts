@@ -6,7 +6,7 @@ import { collect, configFrom, loadCatalog, parseVars, temporalClient } from '../
 import { CliError, ExitCode } from '../exit-codes';
 import { outputFormat, printData, type OutputFormat } from '../output';
 import type { RunSource } from '../watch';
-import { requireServer, serverSettings, ApiClient } from '../api-client';
+import { configFile, requireServer, serverSettings, ApiClient } from '../api-client';
 import { apiRunSource } from '../server-runs';
 
 interface RunOptions {
@@ -44,6 +44,9 @@ export function runCommand(program: Command): void {
     .option('--idempotency-key <key>', 'server mode: a retried command with the same key returns the same run')
     .action(async (kind: string | undefined, name: string | undefined, opts: RunOptions, command: Command) => {
       const format = outputFormat(opts.output);
+      // Flags that cannot apply are refused rather than ignored: the run would not be the one asked for.
+      if (opts.cluster && (opts.pipeline || kind === 'pipeline')) throw new CliError("--cluster goes with a task run; a pipeline's stages name their clusters", ExitCode.usage);
+      if (opts.idempotencyKey && opts.filename) throw new CliError('--idempotency-key needs the Ops server ("ops run pipeline|task NAME"); a run from -f files is not found again by a key', ExitCode.usage);
       const started = opts.filename ? await startFromFiles(command, kind, name, opts) : await startOnServer(command, kind, name, opts);
       if (format !== 'text' && !opts.watch) {
         printData(format, { runId: started.runId, kind: started.kind, temporalWeb: started.temporalWeb });
@@ -106,6 +109,10 @@ async function startFromFiles(command: Command, kind: string | undefined, name: 
 async function startOnServer(command: Command, kind: string | undefined, name: string | undefined, opts: RunOptions): Promise<Started> {
   if (opts.pipeline || opts.task) throw new CliError('--pipeline and --task go with -f; on the server, use "ops run pipeline NAME" or "ops run task NAME"', ExitCode.usage);
   if ((kind !== 'pipeline' && kind !== 'task') || !name) throw new CliError('use "ops run pipeline|task NAME" (with a server) or "ops run -f FILES --pipeline|--task NAME"', ExitCode.usage);
+  // Without a server, the definitions can come from files: say so along with how to name a server.
+  if (!serverSettings(command)) {
+    throw new CliError(`"ops run ${kind} ${name}" runs a definition stored on an Ops server, and none is configured (--server, OPS_SERVER, or server: in ${configFile()}); without one: ops run -f FILES --${kind} ${name}`, ExitCode.usage);
+  }
   const api = requireServer(command);
   const headers: Record<string, string> = opts.idempotencyKey ? { 'Idempotency-Key': opts.idempotencyKey } : {};
   const { body } = await api.request<{ id: string; kind: 'pipeline' | 'task'; temporalWeb: string }>(

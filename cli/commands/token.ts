@@ -21,8 +21,11 @@ export function tokenCommands(program: Command): void {
   token
     .command('list')
     .description('tokens, without their secrets')
-    .action(async (_opts: unknown, command: Command) => {
+    .option('-o, --output <format>', 'json or yaml')
+    .action(async (opts: { output?: string }, command: Command) => {
+      const format = outputFormat(opts.output);
       const { items } = await requireServer(command).get<{ items: TokenInfo[] }>('/api/v1/tokens');
+      if (format !== 'text') return printData(format, { items });
       printTable(['ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'REVOKED'], items.map((t) => [t.id, t.name, t.role, t.createdAt, t.createdBy, t.revokedAt ?? '']));
     });
   token

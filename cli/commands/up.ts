@@ -16,7 +16,7 @@ const EXAMPLES = resolve(__dirname, '..', '..', '..', 'examples');
 export function upCommand(program: Command): void {
   program
     .command('up')
-    .description('the embedded stack: Temporal, NATS and a worker on this machine; runs an example pipeline, then stays up')
+    .description('the embedded stack on this machine: Temporal, NATS, a worker and the Ops API (:8080); runs an example pipeline, then stays up')
     .option('--examples <dir>', 'definitions to load', EXAMPLES)
     .option('--pipeline <name>', 'the example pipeline to run at start ("none" to skip)', 'node-health')
     .action(async (opts: { examples: string; pipeline: string }, command: Command) => {

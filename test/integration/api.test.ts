@@ -363,6 +363,8 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     const id = /run (\S+) started/.exec(run.stdout)?.[1] as string;
     const logs = await stack.ops(['logs', id], { env });
     expect(logs.stdout).toBe('host-2 | hello cli\n');
+    const otherHost = await stack.ops(['logs', id, '--host', 'host-3'], { env });
+    expect([otherHost.code, otherHost.stdout, otherHost.stderr]).toEqual([3, '', `error: server answered 404: host-3 is not a host of run ${id} (its hosts: host-2)\n`]);
     // NATS not answering is an error (exit 5), not a run that printed nothing.
     const nats = execFileSync('pgrep', ['-f', `nats-server .*-p ${stack.nats.port} `]).toString().trim();
     process.kill(Number(nats), 'SIGSTOP');
@@ -384,6 +386,8 @@ describe.each(['PGlite', 'PostgreSQL'])('the API with its store on %s', (storeNa
     expect(watched.code).toBe(1);
     expect(watched.stdout).toContain('run cancelled');
     expect((await stack.ops(['get', 'hosts', 'nope'], { env })).code).toBe(3);
+    const tokens = JSON.parse((await stack.ops(['token', 'list', '-o', 'json'], { env })).stdout).items;
+    expect(tokens.map((t: { role: string; token?: string }) => [t.role, t.token])).toContainEqual(['admin', undefined]);
     expect((await stack.ops(['get', 'hosts'], { env: { ...env, OPS_TOKEN: 'ops_0000000000000000_' + 'A'.repeat(43) } })).code).toBe(4);
     const bad = stack.writeFile(`bad-${storeName}.yaml`, `apiVersion: ops.dev/v1\nkind: Task\nmetadata: { name: bad }\nspec: { steps: [{ shell: x, timeoutSeconds: soon }] }\n`);
     const invalid = await stack.ops(['apply', '-f', bad], { env });

@@ -491,6 +491,12 @@ test('ops shell prints each host\'s output under its name, names the hosts that 
   expect(some.stderr).toContain('0/2 hosts succeeded');
   expect(some.stderr).not.toContain('host-2');
 
+  // For scripts: the results alone on stdout, the hosts' output on stderr.
+  const json = await stack.ops(['shell', '--hosts', 'host-1,host-3', '-f', hostsFile, '-o', 'json', '--', 'echo', 'out;', 'exit', '3']);
+  const parsed = JSON.parse(json.stdout);
+  expect([json.code, parsed.kind, parsed.result.hosts.map((h: { host: string; exitCode: number }) => [h.host, h.exitCode])]).toEqual([1, 'task', [['host-1', 3], ['host-3', 3]]]);
+  expect(json.stderr).toContain('host-1 | out');
+
   const bad = await stack.ops(['shell', '--hosts', 'all', '-f', hostsFile, '--concurrency', 'many', '--', 'true']);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain("option '--concurrency <n>' argument 'many' is invalid");

@@ -74,6 +74,20 @@ items:
     expect(issues.map(formatIssue)).toEqual([expect.stringMatching(/^list\.yaml:13: Host\/b: spec\.port: /)]);
   });
 
+  it('unpacks a listing as ops get prints it (kind: HostList), status and all', () => {
+    const text = `apiVersion: ops.dev/v1
+kind: HostList
+items:
+  - apiVersion: ops.dev/v1
+    kind: Host
+    metadata: { name: a, resourceVersion: "3" }
+    spec: { address: 1.2.3.4, trustOnFirstUse: true }
+    status: { state: reachable }
+`;
+    const { resources, issues } = parseDefinitions(text, 'hosts.yaml');
+    expect([resources.map((r) => r.metadata.name), issues]).toEqual([['a'], []]);
+  });
+
   it('names file, line, document and field path of a wrong type', () => {
     const text = `apiVersion: ops.dev/v1
 kind: Task
@@ -131,6 +145,18 @@ spec:
       't.yaml:6: Task/t: spec.variables: must be a list of variables, each with its name (- name: token), not a map',
       't.yaml:7: Task/t: spec.results[0]: must be an item with its name (- name: version), not a bare name',
     ]);
+  });
+
+  it('refuses a variable regex that does not compile, naming the field, with a default beside it', () => {
+    const text = `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: t }
+spec:
+  variables:
+    - { name: v, regex: '[a-z', default: abc }
+  steps: [{ shell: uptime }]
+`;
+    expect(messages(text)).toEqual(['defs.yaml:6: Task/t: spec.variables[0].regex: is not a valid regular expression']);
   });
 
   it('names unknown fields', () => {

@@ -105,3 +105,52 @@ describe('watching a run while Temporal does not answer', () => {
     await expect(watching).rejects.toThrow('Temporal has not answered for 1s (tcp connect error); run t-2 goes on: "ops watch t-2" follows it again');
   });
 });
+
+describe('watching a run that ends between polls', () => {
+  const host = (name: string) => ({ host: name, status: 'succeeded' as const, steps: [], results: {} });
+  const outcome: RunOutcome = {
+    kind: 'pipeline',
+    result: {
+      status: 'succeeded',
+      stages: [
+        { name: 'facts', status: 'succeeded', tasks: [{ name: 'collect', status: 'succeeded', hosts: [host('web-1')], results: {} }] },
+        { name: 'report', status: 'succeeded', tasks: [{ name: 'report', status: 'succeeded', hosts: [host('web-1')], results: {} }] },
+      ],
+    },
+  };
+  const closed: RunTree = { runId: 'p-3', kind: 'pipeline', closed: true, tasks: [] };
+  const lines = (text: string) => text.split('\n').map((l) => l.replace(/\s+/g, ' ').trim());
+
+  it('lists each stage over its hosts, where the last poll saw it, when the closed run shows no stages (through the server)', async () => {
+    let polls = 0;
+    const pending: RunTree = {
+      runId: 'p-3',
+      kind: 'pipeline',
+      closed: false,
+      pipeline: {
+        status: 'running',
+        stages: [
+          { name: 'facts', cluster: 'local', finally: false, status: 'running', tasks: [{ name: 'collect', workflowId: 'p-3.collect', status: 'running' }] },
+          { name: 'report', cluster: 'local', finally: true, status: 'pending', tasks: [{ name: 'report', workflowId: 'p-3.report', status: 'pending' }] },
+        ],
+      },
+      tasks: [],
+    };
+    const source: RunSource = {
+      tree: async () => (polls++ === 0 ? pending : closed),
+      outcome: () => new Promise((resolve) => setTimeout(() => resolve(outcome), 100)),
+    };
+    expect(lines((await watched(source)).join('\n'))).toEqual([
+      'stage facts on cluster local: collect',
+      '✓ web-1 succeeded [collect]',
+      'stage report (finally) on cluster local: report',
+      '✓ web-1 succeeded [report]',
+      'run succeeded (2 succeeded, 0 failed host results)',
+    ]);
+  });
+
+  it('still names each stage when no poll saw the run running', async () => {
+    const source: RunSource = { tree: async () => closed, outcome: async () => outcome };
+    expect(lines((await watched(source)).join('\n'))).toEqual(['stage facts: collect', '✓ web-1 succeeded [collect]', 'stage report: report', '✓ web-1 succeeded [report]', 'run succeeded (2 succeeded, 0 failed host results)']);
+  });
+});
