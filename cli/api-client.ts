@@ -24,9 +24,10 @@ export function serverSettings(command: Command, env: NodeJS.ProcessEnv = proces
   return { url: url.replace(/\/+$/, ''), token: env.OPS_TOKEN ?? file.token };
 }
 
-export function requireServer(command: Command): ApiClient {
+/** The configured server's client; without one, a usage error saying how to name one (and `otherwise`, what works without). */
+export function requireServer(command: Command, otherwise?: string): ApiClient {
   const settings = serverSettings(command);
-  if (!settings) throw new CliError(`"ops ${command.name()}" talks to an Ops server: give --server URL, set OPS_SERVER, or write server: URL in ${configFile()}`, ExitCode.usage);
+  if (!settings) throw new CliError(`"ops ${command.name()}" talks to an Ops server: give --server URL, set OPS_SERVER, or write server: URL in ${configFile()}${otherwise ? `; without one: ${otherwise}` : ''}`, ExitCode.usage);
   return new ApiClient(settings);
 }
 

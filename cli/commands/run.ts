@@ -6,7 +6,7 @@ import { collect, configFrom, loadCatalog, parseVars, temporalClient } from '../
 import { CliError, ExitCode } from '../exit-codes';
 import { outputFormat, printData, type OutputFormat } from '../output';
 import type { RunSource } from '../watch';
-import { configFile, requireServer, serverSettings, ApiClient } from '../api-client';
+import { requireServer, serverSettings, ApiClient } from '../api-client';
 import { apiRunSource } from '../server-runs';
 
 interface RunOptions {
@@ -109,11 +109,8 @@ async function startFromFiles(command: Command, kind: string | undefined, name: 
 async function startOnServer(command: Command, kind: string | undefined, name: string | undefined, opts: RunOptions): Promise<Started> {
   if (opts.pipeline || opts.task) throw new CliError('--pipeline and --task go with -f; on the server, use "ops run pipeline NAME" or "ops run task NAME"', ExitCode.usage);
   if ((kind !== 'pipeline' && kind !== 'task') || !name) throw new CliError('use "ops run pipeline|task NAME" (with a server) or "ops run -f FILES --pipeline|--task NAME"', ExitCode.usage);
-  // Without a server, the definitions can come from files: say so along with how to name a server.
-  if (!serverSettings(command)) {
-    throw new CliError(`"ops run ${kind} ${name}" runs a definition stored on an Ops server, and none is configured (--server, OPS_SERVER, or server: in ${configFile()}); without one: ops run -f FILES --${kind} ${name}`, ExitCode.usage);
-  }
-  const api = requireServer(command);
+  // Without a server, the definitions can come from files.
+  const api = requireServer(command, `ops run -f FILES --${kind} ${name}`);
   const headers: Record<string, string> = opts.idempotencyKey ? { 'Idempotency-Key': opts.idempotencyKey } : {};
   const { body } = await api.request<{ id: string; kind: 'pipeline' | 'task'; temporalWeb: string }>(
     'POST',
