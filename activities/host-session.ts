@@ -30,7 +30,7 @@ export interface HostLease {
 }
 
 /** Runs a short command and returns its output, for the file steps' bookkeeping. */
-export async function execCapture(session: HostSession, command: string, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function execCapture(session: HostSession, command: string, stdin?: string | Buffer): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const { code } = await session.exec(command, { stdin, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) });

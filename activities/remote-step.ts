@@ -14,14 +14,16 @@
  * A step costs five programs on the host (sh, tee twice, setsid/timeout, bash; no bash for a plain
  * command) and two forks of the shell: every program a step starts costs the host about a
  * millisecond of CPU, which is what a 200-host fan-out waits on. Needs a POSIX sh, setsid,
- * timeout, tee, tail and pkill (coreutils, util-linux and procps).
+ * timeout, tee, tail and pkill (coreutils, util-linux and procps). A first attempt on a host that has
+ * the step helper (activities/ssh/step-helper.ts) runs through it instead: one program, same records.
  */
 
 import { shellQuote } from '../model/template';
 
 /** Control lines the wrapper writes on stderr; they start with ASCII RS so no script prints them by accident. */
 export const CONTROL_PREFIX = '\x1eops:';
-export type ControlEvent = 'replayed' | 'attached' | 'interrupted';
+/** `helper-present`: the host has the step helper this worker would use (activities/ssh/step-helper.ts); `recorded`: the helper found the step already started. */
+export type ControlEvent = 'replayed' | 'attached' | 'interrupted' | 'helper-present' | 'recorded';
 
 /** Step keys become directory names on the host. */
 export function stepKey(workflowRunId: string, activityId: string): string {
@@ -39,6 +41,8 @@ export interface WrapperOptions {
   sudo: boolean;
   /** The script the command will be given on stdin; a plain command (isPlainCommand) runs without a shell around it. */
   script: string;
+  /** The step helper's file name in ~/.ops/bin: the wrapper says `helper-present` when the host has it. */
+  helper?: string;
 }
 
 /** A word no shell changes: nothing in it is quoted, expanded, globbed, redirected or an operator. */
@@ -75,7 +79,7 @@ export function isPlainCommand(script: string): boolean {
  * `sh -e` where bash is missing): they stop at the first failing command. A plain command runs
  * as its own program.
  */
-export function wrapperCommand({ key, timeoutSeconds, sudo, script }: WrapperOptions): string {
+export function wrapperCommand({ key, timeoutSeconds, sudo, script, helper }: WrapperOptions): string {
   const underShell = 'if command -v bash >/dev/null 2>&1; then set -- bash --noprofile --norc -eo pipefail "$f.script"; else set -- sh -e "$f.script"; fi';
   // Only a program the system installed runs without the shell: a script without a `#!` line
   // elsewhere (~/bin, /usr/local/bin) would be handed to /bin/sh by exec, where bash runs it itself.
@@ -88,7 +92,7 @@ s=${STEPS_DIR}
 f="$s"/${shellQuote(key)}
 [ -d "$s" ] || mkdir -p "$s" || exit 255
 ctl() { printf '\\036ops:%s\\n' "$1" >&2; }
-finish() { rc=; read -r rc < "$f.exit"; [ -n "$rc" ] || { ctl interrupted; exit 255; }; exit "$rc"; }
+${helper ? `[ -x "$HOME/.ops/bin/${helper}" ] && ctl helper-present\n` : ''}finish() { rc=; read -r rc < "$f.exit"; [ -n "$rc" ] || { ctl interrupted; exit 255; }; exit "$rc"; }
 ran() { a=$(stat -c %Y "$f.sid" 2>/dev/null) && b=$(stat -c %Y "$f.exit" 2>/dev/null) && ctl "ran $((b - a))"; }
 replay() { ctl replayed; cat "$f.out"; cat "$f.err" >&2; ran; finish; }
 [ -s "$f.exit" ] && replay

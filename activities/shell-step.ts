@@ -7,7 +7,8 @@ import { killCommand, stepKey, wrapperCommand } from './remote-step';
 import { RESULT_MAX_BYTES, StepOutput } from './output';
 import { ConnectError, stepFailure } from './step-failure';
 import { lookupFor, secretValues, stepPodContext, type ActivityDeps, type StepInput } from './step-input';
-import { execCapture, type HostSession } from './host-session';
+import { execCapture, type ExecIO, type ExecResult, type HostSession } from './host-session';
+import { HELPER_STARTED } from './ssh/step-helper';
 import { mask } from './masker';
 import { needsSudo } from './hosts';
 
@@ -45,12 +46,26 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
   const started = Date.now();
   const stopHeartbeat = keepHeartbeating(ctx, () => ({ stdoutBytes: output.bytes.stdout, stderrBytes: output.bytes.stderr }));
   let following = true;
+  const io: ExecIO = {
+    stdin: script,
+    onStdout: (c) => following && output.write('stdout', c),
+    onStderr: (c) => following && output.write('stderr', c),
+  };
+  const options = { key, timeoutSeconds: step.timeoutSeconds, sudo: step.sudo, script };
+  const helper = host.connection === 'ssh' ? deps.stepHelper : undefined;
+  const wrapped = () => lease.session.exec(wrapperCommand({ ...options, helper: helper?.name }), io);
+  // A retry may find the step running or done: only the wrapper replays and attaches.
+  const helperCommand = info.attempt === 1 ? helper?.command(host, options) : undefined;
+  let helperRan = false;
   try {
-    const execution = lease.session.exec(wrapperCommand({ key, timeoutSeconds: step.timeoutSeconds, sudo: step.sudo, script }), {
-      stdin: script,
-      onStdout: (c) => following && output.write('stdout', c),
-      onStderr: (c) => following && output.write('stderr', c),
-    });
+    const execution = helperCommand
+      ? throughHelper(lease.session, helperCommand, io, output).then((r) => {
+          helperRan = r !== undefined;
+          if (r) return r;
+          if (!output.events.has('recorded')) helper?.missing(host);
+          return wrapped();
+        })
+      : wrapped();
     const backstop = delay(step.timeoutSeconds * 1000 + BACKSTOP_GRACE_MS);
     const ending = await Promise.race([
       execution.then((r) => ({ kind: 'exited' as const, ...r })),
@@ -77,6 +92,7 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
       throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; ${why}`, { worker: deps.identity, tail: output.tail() });
     }
     await output.close();
+    helper?.observe(host, helperRan || output.events.has('helper-present'), () => deps.hosts.acquire(host, stepPodContext(input, key)));
     // An attempt that replayed or attached saw only the end of the step: the host says how long it ran.
     const durationMs = output.ranSeconds !== undefined ? output.ranSeconds * 1000 : Date.now() - started;
     const exitCode = ending.code ?? 255;
@@ -114,6 +130,32 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
     stopHeartbeat();
     lease.release();
   }
+}
+
+/**
+ * Runs a first attempt through the step helper. Undefined when the wrapper must run it instead: the
+ * helper did not start (the host's shell could not run it, so nothing ran; what that shell said is
+ * not the step's output), or it found the step already recorded.
+ */
+async function throughHelper(session: HostSession, command: string, io: ExecIO, output: StepOutput): Promise<ExecResult | undefined> {
+  let started = false;
+  const result = await session.exec(command, {
+    stdin: io.stdin,
+    onStdout: (c) => {
+      started = true;
+      io.onStdout?.(c);
+    },
+    onStderr: (c) => {
+      if (!started) {
+        // The helper says so in one write before anything else, so it leads the first stderr chunk.
+        if (!c.subarray(0, HELPER_STARTED.length).equals(HELPER_STARTED)) return;
+        started = true;
+        c = c.subarray(HELPER_STARTED.length);
+      }
+      if (c.length) io.onStderr?.(c);
+    },
+  });
+  return started && !output.events.has('recorded') ? result : undefined;
 }
 
 /** Kills what is left of the step on its host; says the script's exit code if the script itself had ended. */

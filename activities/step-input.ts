@@ -9,6 +9,7 @@ import type { StepPodContext } from './kube/node-connector';
 import type { ClusterApis } from './kube/cluster-api';
 import type { EventPublisher } from './events';
 import type { RunSnapshots } from './run-snapshots';
+import type { StepHelper } from './ssh/step-helper';
 
 /**
  * What the workflow sends for one step on one host. The task's definition and variables, the same
@@ -45,6 +46,8 @@ export interface ActivityDeps {
   clusters: ClusterApis;
   /** Where heartbeats and inspections publish their events (the worker's own NATS). */
   events: EventPublisher;
+  /** Runs first attempts of shell steps on SSH hosts with one program; without it, the shell wrapper does. */
+  stepHelper?: StepHelper;
 }
 
 /** Completes a request of the current activity's workflow from that run's snapshot. */

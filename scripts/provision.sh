@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what Ops needs outside node_modules, skipping whatever is present.
-#   sh scripts/provision.sh stack   Temporal CLI + nats-server (the embedded stack)
+#   sh scripts/provision.sh stack   Temporal CLI + nats-server (the embedded stack), musl-tools (builds the step helper)
 #   sh scripts/provision.sh test    also sshd, pssh, PostgreSQL, sudo and openssl, and the Kubernetes test servers
 #                                   (etcd, kube-apiserver, controller manager, scheduler, kwok, kustomize)
 #                                   built by tools/kube/build.sh (integration tests; the default)
@@ -8,8 +8,8 @@ set -eu
 
 mode=${1:-test}
 case $mode in
-  stack) packages="nats-server" ;;
-  test) packages="openssh-server nats-server pssh postgresql sudo openssl" ;;
+  stack) packages="nats-server musl-tools" ;;
+  test) packages="openssh-server nats-server pssh postgresql sudo openssl musl-tools" ;;
   *) echo "usage: sh scripts/provision.sh [stack|test]" >&2; exit 2 ;;
 esac
 

@@ -10,6 +10,7 @@ import { CredentialStore } from '../activities/credentials';
 import { HostConnector } from '../activities/hosts';
 import { NatsLogPublisher, noLogs, type LogPublisher } from '../activities/logs';
 import { SshThreadPool } from '../activities/ssh/thread-pool';
+import { HELPER_BINARY, StepHelper } from '../activities/ssh/step-helper';
 import { RunSnapshots } from '../activities/run-snapshots';
 import type { TaskRunInput } from '../model/run';
 import { startKubeExecutor, type KubeExecutor } from './kube-executor';
@@ -86,6 +87,8 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
       readyTimeoutMs: 10_000,
       pool: { idleMs: (plan.sshIdleSeconds ?? 300) * 1000, maxChannels: 8 },
     });
+    const stepHelper = StepHelper.load();
+    if (!stepHelper) log(`no step helper at ${HELPER_BINARY} (npm run build makes it where a C compiler is): shell steps run under the shell wrapper alone`);
     const maxActivities = plan.maxActivities ?? 500;
     workers.push(
       await Worker.create({
@@ -98,6 +101,7 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
           identity,
           clusters: kube.clusters,
           events,
+          stepHelper,
         }),
         maxConcurrentActivityTaskExecutions: maxActivities,
         // The SDK would space heartbeats at 80 % of the timeout; a step's are spaced by their own interval.

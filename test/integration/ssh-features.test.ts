@@ -158,7 +158,8 @@ spec:
 });
 
 test('a one-line plain command runs as its own program, as root with sudo too, and its timeout kills it', async () => {
-  // The script it runs prints the name of its parent: timeout when no shell stands between them.
+  // The script it runs prints the name of its parent: no shell stands between them, only the
+  // wrapper's timeout or, on a host that has it, the step helper (a first attempt without sudo).
   const script = `${stack.fleet.home}/parent-${Date.now()}.sh`;
   await stack.fleet.exec('host-1', `printf '%s\\n' 'echo "::result parent=$(ps -o comm= -p $PPID)"' 'echo "::result uid=$(id -u)"' > ${script}`);
   const task = (name: string, steps: string) => `apiVersion: ops.dev/v1
@@ -171,7 +172,7 @@ spec:
 `;
   const uid = (await stack.fleet.exec('host-1', 'id -u')).stdout.trim();
   const [plain] = await run(stack.hostsYaml(), task('plain', `[{ name: parent, shell: sh ${script} }]`), 'plain');
-  expect(plain).toMatchObject({ status: 'succeeded', results: { parent: 'timeout', uid } });
+  expect(plain).toMatchObject({ status: 'succeeded', results: { parent: expect.stringMatching(/^(timeout|ops-step-[0-9a-f]{6})$/), uid } });
   const [scripted] = await run(stack.hostsYaml(), task('scripted', `[{ name: parent, shell: "sh ${script} # under bash" }]`), 'scripted');
   expect(scripted).toMatchObject({ status: 'succeeded', results: { parent: 'bash' } });
   const [root] = await run(stack.hostsYaml(), task('plain-root', `[{ name: parent, sudo: true, shell: sh ${script} }]`), 'plain-root');
@@ -209,4 +210,54 @@ spec:
   expect(timedOut.status).toBe('timedOut');
   const left = await stack.fleet.exec('host-1', 'pgrep -f "sleep 30[56]" || echo none');
   expect(left.stdout.trim()).toBe('none');
+});
+
+test('the step helper: installed on a host after its first step there; first attempts then run through it with the same results; gone from the host, the wrapper runs the step, once', async () => {
+  // A credential of its own: hosts this worker has not seen, so it starts without knowing whether they have the helper.
+  const file = stack.env.OPS_CREDENTIALS_FILE as string;
+  const before = readFileSync(file, 'utf8');
+  writeFileSync(file, `${before}  helper-test:\n    username: ${stack.fleet.user}\n    privateKeyFile: ${stack.fleet.clientKeyPath}\n`);
+  const bin = join(stack.fleet.home, '.ops', 'bin');
+  const helpers = () => stack.fleet.exec('host-1', 'ls ~/.ops/bin 2>/dev/null | grep "^ops-step-" || true').then((r) => r.stdout.trim());
+  const removeHelpers = () => stack.fleet.exec('host-1', 'rm -rf ~/.ops/bin');
+  const hosts = stack.fleet.hosts.map((h) => hostDoc(h.name, { address: h.address, port: h.port, hostKey: h.hostKeyFingerprint, credentialRef: 'helper-test' })).join('');
+  const marker = `helper-ran-${Date.now()}`;
+  const task = `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: parent }
+spec:
+  targets: { all: true }
+  results: [{ name: parent }]
+  steps:
+    - name: parent
+      shell: |
+        echo run >> ~/${marker}
+        echo "::result parent=$(ps -o comm= -p $PPID)"
+        exit 3
+`;
+  const parents = async () => {
+    const results = await run(hosts, task, 'parent');
+    expect(results.map((r) => [r.status, r.exitCode])).toEqual(results.map(() => ['failed', 3]));
+    // What a host's shell says when it cannot run the helper is not the step's output.
+    for (const r of results) expect(r.message).toMatch(/^step parent: exit code 3: ::result parent=/);
+    return [...new Set(results.map((r) => r.results.parent))];
+  };
+  try {
+    await removeHelpers();
+    // Without the helper, the wrapper's `timeout` starts the script's bash.
+    expect(await parents()).toEqual(['timeout']);
+    const deadline = Date.now() + 30_000;
+    while (!(await helpers()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    const name = await helpers();
+    expect(name).toMatch(/^ops-step-[0-9a-f]{12}$/);
+    expect(execFileSync('stat', ['-c', '%a %U', join(bin, name)], { encoding: 'utf8' }).trim()).toBe(`700 ${stack.fleet.user}`);
+    // Every host of the fleet shares the one home: the other two installed it as well, give them a moment.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await parents()).toEqual([name.slice(0, 15)]);
+    await removeHelpers();
+    expect(await parents()).toEqual(['timeout']);
+    expect((await stack.fleet.exec('host-1', `wc -l < ~/${marker}`)).stdout.trim()).toBe(String(stack.fleet.hosts.length * 3));
+  } finally {
+    writeFileSync(file, before);
+  }
 });
