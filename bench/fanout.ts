@@ -379,12 +379,15 @@ async function analyse(d: AnalysisDeps): Promise<Record<string, unknown>> {
 
   const probe = (await d.ssh2Loop(true)).report.probe as NonNullable<LoopReport['probe']>;
   const phase = (p: { wallMs: number; sshdCpuSeconds: number; machineCpuSeconds: number }) => `${ms(p.wallMs)} (sshd side ${p.sshdCpuSeconds.toFixed(1)} CPU-s, machine ${p.machineCpuSeconds.toFixed(1)} CPU-s)`;
-  say(`  remote wrapper (activities/remote-step.ts) vs plain exec, on open ssh2 connections:`);
+  say(`  remote wrapper (activities/remote-step.ts) and step helper vs plain exec, on open ssh2 connections:`);
   const variant = (label: string, p: { wallMs: number; sshdCpuSeconds: number; machineCpuSeconds: number }) => say(`    ${d.n} hosts at once, ${`${label}:`.padEnd(26)} ${phase(p)}`);
   variant('plain exec', probe.fanoutPlain);
   variant('product wrapper', probe.fanoutWrapper);
   variant('wrapper, empty steps dir', probe.fanoutWrapperEmptySteps);
-  say(`    one host, one at a time: plain ${ms(probe.singlePlainMs)}, wrapper ${ms(probe.singleWrapperMs)}, wrapper with an empty ~/.ops/steps ${ms(probe.singleWrapperEmptyStepsMs)} (medians of ${probe.singleRuns})`);
+  if (probe.fanoutHelper) variant('step helper', probe.fanoutHelper);
+  else say('    (no step helper on the fleet: this build has none, or no product run installed it)');
+  const helperSingle = probe.singleHelperMs !== undefined ? `, step helper ${ms(probe.singleHelperMs)}` : '';
+  say(`    one host, one at a time: plain ${ms(probe.singlePlainMs)}, wrapper ${ms(probe.singleWrapperMs)}, wrapper with an empty ~/.ops/steps ${ms(probe.singleWrapperEmptyStepsMs)}${helperSingle} (medians of ${probe.singleRuns})`);
   say(`    (the fleet's ~/.ops/steps held ${probe.stepDirs} step records; a host prunes those older than a day once per connection)`);
 
   await d.startWorker();

@@ -4,12 +4,14 @@
 // output (phase "cold"), execs it again on the open connections ("warm"), closes and exits. It
 // prints one JSON line with the phase times; the parent times the process from spawn to exit.
 // With `probe: true` it instead measures what the product's remote wrapper
-// (activities/remote-step.ts) costs compared with a plain exec, on open connections.
+// (activities/remote-step.ts) and step helper (activities/ssh/step-helper.ts) cost compared with a
+// plain exec, on open connections.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'ssh2';
 import { wrapperCommand } from '../activities/remote-step';
+import { StepHelper } from '../activities/ssh/step-helper';
 import { machineBusyTicks, median, pidsWithCommandLine, treeCpuTicks } from './measure';
 
 export interface LoopConfig {
@@ -50,12 +52,15 @@ export interface ProbeReport {
   fanoutWrapper: ProbePhase;
   /** The product's wrapper with HOME pointing at a fresh directory, so its ~/.ops/steps starts empty. */
   fanoutWrapperEmptySteps: ProbePhase;
+  /** The step helper that runs first attempts in the wrapper's place, where the fleet has it (the product runs install it). */
+  fanoutHelper?: ProbePhase;
   /** Entries in the fleet user's ~/.ops/steps when the probe started (every fleet host shares that home). */
   stepDirs: number;
   /** One host, one exec at a time, open connection: median latency of each. */
   singlePlainMs: number;
   singleWrapperMs: number;
   singleWrapperEmptyStepsMs: number;
+  singleHelperMs?: number;
   singleRuns: number;
 }
 
@@ -165,6 +170,10 @@ async function probeWrapper(clients: Client[], config: LoopConfig, check: (where
   const tag = `bench-${process.pid}-${Date.now()}`;
   let n = 0;
   const wrapped = () => wrapperCommand({ key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false, script: config.command });
+  const stepHelper = StepHelper.load();
+  const host = { name: 'probe', address: '', port: 22, connection: 'ssh', cluster: 'local', trustOnFirstUse: false, labels: {} } as const;
+  const throughHelper = () => stepHelper?.command({ ...host }, { key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false, script: config.command }) ?? '';
+  const helperThere = stepHelper !== undefined && (await exec(clients[0], `test -x "$HOME/.ops/bin/${stepHelper.name}"`)).code === 0;
   const sshdRoots = () => (config.sshdNeedle ? pidsWithCommandLine('/usr/sbin/sshd', config.sshdNeedle) : []);
   const phase = async (run: () => Promise<void>): Promise<ProbePhase> => {
     const sshd0 = treeCpuTicks(sshdRoots());
@@ -185,12 +194,14 @@ async function probeWrapper(clients: Client[], config: LoopConfig, check: (where
   const fanoutPlain = await fanout(() => config.command);
   const fanoutWrapper = await fanout(wrapped, config.command);
   const fanoutWrapperEmptySteps = await fanout(emptySteps, config.command);
+  const fanoutHelper = helperThere ? await fanout(throughHelper, config.command) : undefined;
   await exec(clients[0], `rm -rf ${emptyHome}`);
 
   const singleRuns = 15;
   const plain: number[] = [];
   const wrapper: number[] = [];
   const wrapperEmpty: number[] = [];
+  const helper: number[] = [];
   const time = async (into: number[], command: string, stdin?: string) => {
     const t = performance.now();
     check('single', await exec(clients[0], command, stdin));
@@ -200,6 +211,7 @@ async function probeWrapper(clients: Client[], config: LoopConfig, check: (where
     await time(plain, config.command);
     await time(wrapper, wrapped(), config.command);
     await time(wrapperEmpty, emptySteps(), config.command);
+    if (helperThere) await time(helper, throughHelper(), config.command);
   }
   // The wrapper leaves a step directory per exec under ~/.ops/steps, as the product does; remove ours.
   await exec(clients[0], `rm -rf "$HOME/.ops/steps/${tag}"-* ${emptyHome}`);
@@ -207,10 +219,12 @@ async function probeWrapper(clients: Client[], config: LoopConfig, check: (where
     fanoutPlain,
     fanoutWrapper,
     fanoutWrapperEmptySteps,
+    fanoutHelper,
     stepDirs,
     singlePlainMs: median(plain),
     singleWrapperMs: median(wrapper),
     singleWrapperEmptyStepsMs: median(wrapperEmpty),
+    ...(helperThere ? { singleHelperMs: median(helper) } : {}),
     singleRuns,
   };
 }
