@@ -89,7 +89,7 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
         scriptExit === undefined
           ? "the step's processes were killed"
           : `the script itself had ended (exit code ${scriptExit}), but a process it started in the background kept its output open, so the step could not end; it was killed. Send such a process's output elsewhere (command >file 2>&1 &)`;
-      throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; ${why}`, { worker: deps.identity, tail: output.tail() });
+      throw stepFailure(FailureType.StepTimedOut, `timed out after ${step.timeoutSeconds}s; ${why}`, { worker: deps.identity, tail: output.tail(), durationMs: Date.now() - started });
     }
     await output.close();
     helper?.observe(host, helperRan || output.events.has('helper-present'), () => deps.hosts.acquire(host, stepPodContext(input, key)));
@@ -97,7 +97,7 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
     const durationMs = output.ranSeconds !== undefined ? output.ranSeconds * 1000 : Date.now() - started;
     const exitCode = ending.code ?? 255;
     // Results printed before a failure stay the step's: a check may report one and exit non-zero.
-    const details = { exitCode, worker: deps.identity, tail: output.tail(), results: output.results };
+    const details = { exitCode, worker: deps.identity, tail: output.tail(), results: output.results, durationMs };
     if (output.events.has('interrupted')) {
       throw stepFailure(FailureType.NonZeroExit, 'the step was interrupted on the host (rebooted, or its processes killed) before it recorded an exit status; not running it again', details);
     }

@@ -3,7 +3,7 @@ import { FailureType } from '../model/failures';
 import { mask } from './masker';
 
 /** Raises one of the classified step failures workflows understand (model/failures.ts). */
-export function stepFailure(type: FailureType, message: string, details: { exitCode?: number; worker?: string; tail?: string; results?: Record<string, string> } = {}): ApplicationFailure {
+export function stepFailure(type: FailureType, message: string, details: { exitCode?: number; worker?: string; tail?: string; results?: Record<string, string>; durationMs?: number } = {}): ApplicationFailure {
   return ApplicationFailure.create({ type, message, details: [details], nonRetryable: type !== FailureType.HostUnreachable });
 }
 

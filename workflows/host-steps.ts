@@ -108,7 +108,7 @@ async function runStep(
         exitCode: failure.exitCode,
         results: failure.results ?? {},
         worker: failure.worker,
-        summary: { step: step.name, status: failure.status, exitCode: failure.exitCode, attempts: attempt, message: failure.message },
+        summary: { step: step.name, status: failure.status, exitCode: failure.exitCode, ...(failure.durationMs !== undefined ? { durationMs: failure.durationMs } : {}), attempts: attempt, message: failure.message },
       };
     }
   }
@@ -117,15 +117,17 @@ async function runStep(
 /** Details an activity attaches to its failures (see activities/step-failure.ts). */
 interface FailureDetails {
   exitCode?: number;
+  /** How long the script ran on the host, when it ran. */
+  durationMs?: number;
   worker?: string;
   results?: Record<string, string>;
 }
 
-function classify(err: unknown): { status: StepStatus; exitCode?: number; message: string; worker?: string; results?: Record<string, string> } {
+function classify(err: unknown): { status: StepStatus; exitCode?: number; durationMs?: number; message: string; worker?: string; results?: Record<string, string> } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type && cause.type in HOST_STATUS_BY_FAILURE) {
     const details = (cause.details?.[0] ?? {}) as FailureDetails;
-    return { status: HOST_STATUS_BY_FAILURE[cause.type as FailureType], exitCode: details.exitCode, message: cause.message, worker: details.worker, results: details.results };
+    return { status: HOST_STATUS_BY_FAILURE[cause.type as FailureType], exitCode: details.exitCode, durationMs: details.durationMs, message: cause.message, worker: details.worker, results: details.results };
   }
   if (cause instanceof TimeoutFailure) {
     return { status: 'failed', message: `the worker running the step stopped answering (${cause.timeoutType}) on every attempt` };

@@ -203,12 +203,14 @@ spec:
     - name: maybe-fail
       shell: |
         echo "checking \${host.name}"
-        if [ "\${host.name}" = host-2 ]; then echo "disk full" >&2; exit 7; fi
+        if [ "\${host.name}" = host-2 ]; then sleep 0.4; echo "disk full" >&2; exit 7; fi
 `,
   );
   const { code, outcome } = await runJson(['run', '-f', hostsFile, '-f', file, '--task', 'exit-on-two']);
   const byHost = Object.fromEntries(hostsOf(outcome).map((h) => [h.host, h]));
   expect(byHost['host-2']).toMatchObject({ status: 'failed', exitCode: 7 });
+  // How long the failing step ran is kept as for a step that succeeds.
+  expect(byHost['host-2'].steps[0].durationMs).toBeGreaterThanOrEqual(400);
   expect(byHost['host-2'].message).toContain('exit code 7: disk full');
   expect(byHost['host-1'].status).toBe('succeeded');
   expect(byHost['host-3'].status).toBe('succeeded');
@@ -271,6 +273,7 @@ spec:
   const [host] = hostsOf(outcome);
   expect(host.status).toBe('timedOut');
   expect(host.message).toContain('timed out after 2s');
+  expect(host.steps[0].durationMs).toBeGreaterThanOrEqual(2000);
   expect(Date.now() - started).toBeLessThan(60_000);
   const left = await stack.fleet.exec('host-1', 'pgrep -u opsfleet -f "sleep 30[12]" || echo none');
   expect(left.stdout.trim()).toBe('none');
