@@ -100,6 +100,10 @@ async function runTask(own: TaskRunInput): Promise<TaskRunResult> {
     throw runFailed(tracker.finish('failed', `the canary failed (${tracker.failureSummary()}); ${notStarted} other host(s) not started`));
   }
   if (failures > budget) throw runFailed(tracker.finish('failed', `${failures} of ${input.hosts.length} hosts failed (maxFailures ${budget}): ${tracker.failureSummary()}`));
+  // A run on which no host succeeded did nothing, whatever maxFailures allows (runs started before this rule keep the old one).
+  if (failures > 0 && failures === tracker.results().length && patched('every-host-failed-fails-the-run')) {
+    throw runFailed(tracker.finish('failed', `all ${failures} hosts failed: ${tracker.failureSummary()}`));
+  }
   if (failures > 0) return tracker.finish('succeeded', `${failures} of ${input.hosts.length} hosts failed, within maxFailures ${budget}: ${tracker.failureSummary()}`);
   return tracker.finish('succeeded');
 }

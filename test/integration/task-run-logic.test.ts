@@ -202,6 +202,17 @@ test('batches run in order, canary first, and maxFailures lets some hosts fail',
   expect(calls.map((c) => c.host.name)).toEqual(['h-0001', 'h-0002', 'h-0003', 'h-0004', 'h-0005', 'h-0006', 'h-0007', 'h-0008']);
 });
 
+test('a run on which every host failed has failed, whatever maxFailures allows; one host succeeding keeps it within the budget', async () => {
+  script = () => 2;
+  const all = await runTask(input(4, { steps: [{ name: 'a', shell: 'x' }], maxFailures: '100%' }));
+  expect(all.status).toBe('failed');
+  expect(all.reason).toMatch(/^all 4 hosts failed: /);
+  script = (i) => (i.host.name === 'h-0002' ? 0 : 2);
+  const some = await runTask(input(4, { steps: [{ name: 'a', shell: 'x' }], maxFailures: '100%' }));
+  expect(some.status).toBe('succeeded');
+  expect(some.reason).toContain('3 of 4 hosts failed, within maxFailures 4');
+});
+
 test('when, allowFailure and retries decide per host which steps run', async () => {
   let attempts = 0;
   script = (i) => {
