@@ -42,7 +42,7 @@ export const COLUMNS: Record<Kind, Columns> = {
     row: (r) => {
       const s = (r as Of<'Host'>).spec;
       const status = statusOf<HostStatus>(r);
-      return [r.metadata.name, s.address, s.cluster, status?.state ?? 'unknown', labelsOf(r), ...(wide ? [...hostFacts(status), String(s.port), s.username ?? '', s.credentialRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
+      return [r.metadata.name, s.address ?? 'localhost', s.cluster, status?.state ?? 'unknown', labelsOf(r), ...(wide ? [...hostFacts(status), String(s.port), s.username ?? '', s.credentialRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
     },
   }),
   Cluster: (wide) => ({

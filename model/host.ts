@@ -4,7 +4,8 @@ import { LOCAL_CLUSTER } from './naming';
 
 export const hostSpec = z
   .strictObject({
-    address: z.string().min(1, 'must not be empty'),
+    /** Required for SSH; a `connection: local` host is the worker's own machine. */
+    address: z.string().min(1, 'must not be empty').optional(),
     port: z.number().int().min(1).max(65535).default(22),
     username: z.string().min(1).optional(),
     /** `local` runs steps on the worker's own machine, without SSH. */
@@ -23,6 +24,9 @@ export const hostSpec = z
     bastion: dnsSubdomain.optional(),
   })
   .superRefine((spec, ctx) => {
+    if (spec.connection === 'ssh' && spec.address === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['address'], message: 'is required for SSH hosts (a connection: local host needs none)' });
+    }
     if (spec.connection === 'ssh' && !spec.hostKey && !spec.trustOnFirstUse) {
       ctx.addIssue({
         code: 'custom',

@@ -39,7 +39,7 @@ export function toHostTarget(catalog: Catalog, host: Host, via: string[] = []): 
   }
   return {
     name: host.metadata.name,
-    address: s.address,
+    address: s.address ?? 'localhost',
     port: s.port,
     username: s.username,
     connection: s.connection,

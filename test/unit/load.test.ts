@@ -39,6 +39,14 @@ spec:
     expect(task.spec.maxFailures).toBe(0);
   });
 
+  it('needs an address for an SSH host, none for a connection: local one', () => {
+    const host = (spec: string) => `apiVersion: ops.dev/v1\nkind: Host\nmetadata: { name: h }\nspec: ${spec}\n`;
+    const local = parseDefinitions(host('{ connection: local }'), 'local.yaml');
+    expect(local.issues).toEqual([]);
+    expect(local.resources[0].kind === 'Host' && local.resources[0].spec.address).toBeUndefined();
+    expect(messages(host('{ trustOnFirstUse: true }'), 'ssh.yaml')).toEqual([expect.stringMatching(/^ssh\.yaml:.*spec\.address: is required for SSH hosts/)]);
+  });
+
   it('skips empty documents', () => {
     const { resources, issues } = parseDefinitions(`---\n${HOST('a')}---\n---\n# only a comment\n`);
     expect(issues).toEqual([]);
@@ -128,7 +136,7 @@ metadata: { name: h }
 spec:
   port: 22
 `;
-    expect(messages(text)).toContain('defs.yaml:5: Host/h: spec.address: is required');
+    expect(messages(text)).toContain('defs.yaml:5: Host/h: spec.address: is required for SSH hosts (a connection: local host needs none)');
   });
 
   it('tells a map of variables or a bare result name the list form they are written in', () => {
