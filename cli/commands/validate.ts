@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { planPipelineRun, planTaskRun } from '../../model/plan';
 import { referenceIssues } from '../../model/references';
+import { localCluster } from '../../model/catalog';
 import { ValidationError, type Issue } from '../../model/errors';
 import { REQUIRED_WITHOUT_VALUE } from '../../model/variables';
 import { collect, loadCatalog } from '../context';
+import { CliError, ExitCode } from '../exit-codes';
 
 export function validateCommand(program: Command): void {
   program
@@ -12,6 +14,8 @@ export function validateCommand(program: Command): void {
     .requiredOption('-f, --filename <path>', 'definition file or directory (repeatable)', collect)
     .action(async (opts: { filename: string[] }) => {
       const catalog = await loadCatalog(opts.filename);
+      // As apply: nothing to check is a wrong path or an empty directory, not "valid".
+      if (!catalog.definitions().some((r) => r !== localCluster)) throw new CliError(`no definitions in ${opts.filename.join(', ')}`, ExitCode.usage);
       // What hosts, schedules, inspections and hooks name must exist, and schedules must plan, as the server requires.
       const issues = catalog.definitions().flatMap((r) => referenceIssues(catalog, r));
       // Planning checks references, targets, variables and defaults, as a run would.

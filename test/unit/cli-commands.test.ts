@@ -108,13 +108,15 @@ describe('ops shell and ops file', () => {
   });
 });
 
-describe('ops apply', () => {
-  it('refuses to apply nothing (an empty directory, a file of comments) before it asks the server', () => {
+describe('ops apply and ops validate', () => {
+  it('refuse nothing to apply or check (an empty directory, a file of comments); apply before it asks the server', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ops-apply-'));
     try {
       writeFileSync(join(dir, 'notes.yaml'), '# nothing yet\n');
       const r = spawnSync(OPS, ['--server', 'http://127.0.0.1:1', 'apply', '-f', dir], { encoding: 'utf8' });
       expect([r.status, r.stdout, r.stderr]).toEqual([2, '', `error: no definitions in ${dir}\n`]);
+      const v = spawnSync(OPS, ['validate', '-f', dir], { encoding: 'utf8' });
+      expect([v.status, v.stdout, v.stderr]).toEqual([2, '', `error: no definitions in ${dir}\n`]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
