@@ -68,6 +68,8 @@ export function parseVars(pairs: string[] = []): Record<string, string> {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new CliError(`--var ${pair}: expected name=value`, ExitCode.usage);
     const name = pair.slice(0, eq);
+    // Which of two values was meant is not for Ops to guess (and the values are not printed: one may be a secret).
+    if (Object.hasOwn(vars, name)) throw new CliError(`--var ${name}: given twice; give each variable once`, ExitCode.usage);
     const value = pair.slice(eq + 1);
     vars[name] = value.startsWith('@') ? readValueFile(name, value.slice(1)) : value;
   }

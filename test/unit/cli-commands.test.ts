@@ -137,6 +137,11 @@ describe('ops run', () => {
     const keyed = run('-f', examples, '--task', 'collect-facts', '--idempotency-key', 'k1');
     expect([keyed.status, keyed.stderr]).toEqual([2, expect.stringContaining('error: --idempotency-key needs the Ops server')]);
   });
+
+  it('refuses a --var given twice instead of taking one of the values, and prints neither', () => {
+    const r = run('-f', examples, '--task', 'collect-facts', '--var', 'token=first-value', '--var', 'token=second-value');
+    expect([r.status, r.stdout, r.stderr]).toEqual([2, '', 'error: --var token: given twice; give each variable once\n']);
+  });
 });
 
 describe('ops codec keys', () => {
