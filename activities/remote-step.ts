@@ -149,7 +149,17 @@ exit 0
   return `sh -c ${shellQuote(script.trim())}`;
 }
 
-/** Removes step records older than a day; run once per new connection, not per step. */
+/** Step helper builds (activities/ssh/step-helper.ts) installed longer ago than this are removed. */
+const HELPER_PRUNE_DAYS = 30;
+
+/**
+ * Removes step records older than a day, and step helper builds installed over a month ago (a
+ * worker still using one finds it gone, runs the step under the wrapper and installs it again);
+ * run once per new connection, not per step.
+ */
 export function pruneCommand(): string {
-  return `find ${STEPS_DIR} -mindepth 1 -maxdepth 1 -mmin +${PRUNE_MINUTES} -exec rm -rf {} + 2>/dev/null; exit 0`;
+  return (
+    `find ${STEPS_DIR} -mindepth 1 -maxdepth 1 -mmin +${PRUNE_MINUTES} -exec rm -rf {} + 2>/dev/null; ` +
+    `find "$HOME/.ops/bin" -maxdepth 1 -name 'ops-step-*' -mtime +${HELPER_PRUNE_DAYS} -exec rm -f {} + 2>/dev/null; exit 0`
+  );
 }

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalSession } from '../../activities/local/session';
-import { CONTROL_PREFIX, isPlainCommand, killCommand, stepKey, wrapperCommand } from '../../activities/remote-step';
+import { CONTROL_PREFIX, isPlainCommand, killCommand, pruneCommand, stepKey, wrapperCommand } from '../../activities/remote-step';
 import { HELPER_BINARY, HELPER_STARTED, StepHelper } from '../../activities/ssh/step-helper';
 import type { HostSession } from '../../activities/host-session';
 import type { HostTarget } from '../../model/run';
@@ -406,5 +406,22 @@ describe('retries: the wrapper replays or attaches, and never runs a step twice'
     };
     expect(await stderrOf('present-1', helper?.name ?? '')).toBe(`${CONTROL_PREFIX}helper-present\n`);
     expect(await stderrOf('present-2', 'ops-step-000000000000')).toBe('');
+  });
+
+  it('pruning removes step records older than a day and helper builds installed over a month ago, and keeps the rest', async () => {
+    const steps = join(home, '.ops', 'steps');
+    const bin = join(home, '.ops', 'bin');
+    mkdirSync(steps, { recursive: true });
+    mkdirSync(bin, { recursive: true });
+    for (const f of ['old-step.exit', 'new-step.exit']) writeFileSync(join(steps, f), '0\n');
+    for (const f of ['ops-step-000000000old', 'ops-step-000000000new']) writeFileSync(join(bin, f), '');
+    execFileSync('touch', ['-d', '2 days ago', join(steps, 'old-step.exit')]);
+    execFileSync('touch', ['-d', '40 days ago', join(bin, 'ops-step-000000000old')]);
+    expect((await session.exec(underHome(`sh -c ${shellQuote(pruneCommand())}`), {})).code).toBe(0);
+    expect(existsSync(join(steps, 'old-step.exit'))).toBe(false);
+    expect(existsSync(join(bin, 'ops-step-000000000old'))).toBe(false);
+    expect(existsSync(join(steps, 'new-step.exit'))).toBe(true);
+    expect(existsSync(join(bin, 'ops-step-000000000new'))).toBe(true);
+    expect(existsSync(join(bin, helper?.name ?? 'none'))).toBe(true);
   });
 });
