@@ -133,7 +133,8 @@ spec:
   );
   expect(hosts['gpu-1']).toMatchObject({ status: 'failed', exitCode: 3, message: expect.stringContaining('exit code 3: disk full') });
   expect(hosts['cpu-1']).toMatchObject({ status: 'timedOut' });
-  expect(result.status).toBe('succeeded');
+  // Within maxFailures 2, but no node succeeded: a run that did nothing has failed.
+  expect(result).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^all 2 hosts failed: /) });
   await eventually('step pods deleted', async () => (await stepPods()).length === 0);
 });
 
