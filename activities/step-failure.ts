@@ -2,8 +2,18 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../model/failures';
 import { mask } from './masker';
 
+/** What a step failure carries besides its type and message, for the workflow (workflows/host-steps.ts) to read back. */
+export interface StepFailureDetails {
+  exitCode?: number;
+  /** How long the script ran on the host, when it ran. */
+  durationMs?: number;
+  worker?: string;
+  tail?: string;
+  results?: Record<string, string>;
+}
+
 /** Raises one of the classified step failures workflows understand (model/failures.ts). */
-export function stepFailure(type: FailureType, message: string, details: { exitCode?: number; worker?: string; tail?: string; results?: Record<string, string>; durationMs?: number } = {}): ApplicationFailure {
+export function stepFailure(type: FailureType, message: string, details: StepFailureDetails = {}): ApplicationFailure {
   return ApplicationFailure.create({ type, message, details: [details], nonRetryable: type !== FailureType.HostUnreachable });
 }
 

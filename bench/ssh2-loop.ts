@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'ssh2';
 import { wrapperCommand } from '../activities/remote-step';
 import { StepHelper } from '../activities/ssh/step-helper';
+import type { HostTarget } from '../model/run';
 import { machineBusyTicks, median, pidsWithCommandLine, treeCpuTicks } from './measure';
 
 export interface LoopConfig {
@@ -171,8 +172,8 @@ async function probeWrapper(clients: Client[], config: LoopConfig, check: (where
   let n = 0;
   const wrapped = () => wrapperCommand({ key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false, script: config.command });
   const stepHelper = StepHelper.load();
-  const host = { name: 'probe', address: '', port: 22, connection: 'ssh', cluster: 'local', trustOnFirstUse: false, labels: {} } as const;
-  const throughHelper = () => stepHelper?.command({ ...host }, { key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false, script: config.command }) ?? '';
+  const host: HostTarget = { name: 'probe', address: '', port: 22, connection: 'ssh', cluster: 'local', trustOnFirstUse: false, labels: {} };
+  const throughHelper = () => stepHelper?.command(host, { key: `${tag}-${(n += 1)}`, timeoutSeconds: 600, sudo: false, script: config.command }) ?? '';
   const helperThere = stepHelper !== undefined && (await exec(clients[0], `test -x "$HOME/.ops/bin/${stepHelper.name}"`)).code === 0;
   const sshdRoots = () => (config.sshdNeedle ? pidsWithCommandLine('/usr/sbin/sshd', config.sshdNeedle) : []);
   const phase = async (run: () => Promise<void>): Promise<ProbePhase> => {

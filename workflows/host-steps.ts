@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities, StepRequest } from '../activities';
+import type { StepFailureDetails } from '../activities/step-failure';
 import type { HostResult, HostTarget, StepResult, StepStatus, TaskSnapshot } from '../model/run';
 import type { Step } from '../model/task';
 import { evaluateExpression } from '../model/expression';
@@ -114,19 +115,10 @@ async function runStep(
   }
 }
 
-/** Details an activity attaches to its failures (see activities/step-failure.ts). */
-interface FailureDetails {
-  exitCode?: number;
-  /** How long the script ran on the host, when it ran. */
-  durationMs?: number;
-  worker?: string;
-  results?: Record<string, string>;
-}
-
 function classify(err: unknown): { status: StepStatus; exitCode?: number; durationMs?: number; message: string; worker?: string; results?: Record<string, string> } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type && cause.type in HOST_STATUS_BY_FAILURE) {
-    const details = (cause.details?.[0] ?? {}) as FailureDetails;
+    const details = (cause.details?.[0] ?? {}) as StepFailureDetails;
     return { status: HOST_STATUS_BY_FAILURE[cause.type as FailureType], exitCode: details.exitCode, durationMs: details.durationMs, message: cause.message, worker: details.worker, results: details.results };
   }
   if (cause instanceof TimeoutFailure) {

@@ -15,9 +15,10 @@ export function validateCommand(program: Command): void {
     .action(async (opts: { filename: string[] }) => {
       const catalog = await loadCatalog(opts.filename);
       // As apply: nothing to check is a wrong path or an empty directory, not "valid".
-      if (!catalog.definitions().some((r) => r !== localCluster)) throw new CliError(`no definitions in ${opts.filename.join(', ')}`, ExitCode.usage);
+      const definitions = catalog.definitions();
+      if (!definitions.some((r) => r !== localCluster)) throw new CliError(`no definitions in ${opts.filename.join(', ')}`, ExitCode.usage);
       // What hosts, schedules, inspections and hooks name must exist, and schedules must plan, as the server requires.
-      const issues = catalog.definitions().flatMap((r) => referenceIssues(catalog, r));
+      const issues = definitions.flatMap((r) => referenceIssues(catalog, r));
       // Planning checks references, targets, variables and defaults, as a run would.
       const origin = { trigger: 'cli' as const, requester: 'validate' };
       for (const name of catalog.pipelines.keys()) issues.push(...planIssues(() => planPipelineRun(catalog, name, { variables: {}, origin })));
