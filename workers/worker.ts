@@ -17,7 +17,7 @@ import { startKubeExecutor, type KubeExecutor } from './kube-executor';
 import { opsVersion } from './version';
 import { CONTROL_TASK_QUEUE, clusterTaskQueue } from '../model/naming';
 import type { OpsConfig } from './config';
-import { WORKFLOW_BUNDLE, WORKFLOWS_PATH } from './bundle';
+import { limitWorkflowStacks, WORKFLOW_BUNDLE, WORKFLOWS_PATH } from './bundle';
 import { connectClient, dataConverter, tlsConfig } from './temporal';
 import { startedWith } from './runs';
 import { ensureSearchAttributes } from './search-attributes';
@@ -58,14 +58,14 @@ export async function startWorkers(config: OpsConfig, plan: WorkerPlan, log: (me
   const client = await connectClient(config);
   await ensureSearchAttributes(client.connection, config.namespace);
   const connection = await NativeConnection.connect({ address: config.temporalAddress, tls: tlsConfig(config), apiKey: config.apiKey });
-  const common: Pick<WorkerOptions, 'connection' | 'namespace' | 'identity' | 'buildId' | 'dataConverter' | 'workflowBundle' | 'workflowsPath'> = {
+  const common: Pick<WorkerOptions, 'connection' | 'namespace' | 'identity' | 'buildId' | 'dataConverter' | 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> = {
     connection,
     namespace: config.namespace,
     identity,
     // Shown with the task queue's pollers (ops get clusters); Ops uses no worker versioning.
     buildId: `ops@${opsVersion()}`,
     dataConverter: dataConverter(config, { createKeys: true }),
-    ...(existsSync(WORKFLOW_BUNDLE) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(existsSync(WORKFLOW_BUNDLE) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { webpackConfigHook: limitWorkflowStacks } }),
   };
   const workers: Worker[] = [];
   let logs: LogPublisher = noLogs;

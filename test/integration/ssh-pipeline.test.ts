@@ -479,6 +479,28 @@ spec:
   expect(status).toBe('RUNNING');
 });
 
+test("Temporal Web's stack trace of a running run shows where each host's step waits, in the workflow's source", async () => {
+  const file = stack.writeFile(
+    'wait-traced.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: wait-traced }
+spec:
+  targets: { hosts: [host-1, host-2] }
+  steps: [{ name: wait, shell: 'sleep 30' }]
+`,
+  );
+  const r = await stack.ops(['run', '-f', hostsFile, '-f', file, '--task', 'wait-traced']);
+  const handle = stack.client.workflow.getHandle(/^run (\S+) started/m.exec(r.stdout)?.[1] ?? '');
+  try {
+    // The workflow records a short stack per promise (workers/bundle.ts): the innermost frame still names the step call.
+    const trace = await until('a stack trace naming the step', () => handle.query<string>('__stack_trace'), (t) => t.includes('runStep'), { timeoutMs: 15_000 });
+    expect(trace).toMatch(/at runStep \(\S*workflows\/host-steps\.[jt]s:\d+:\d+\)/);
+  } finally {
+    await handle.cancel();
+  }
+});
+
 test('ops shell prints each host\'s output under its name, names the hosts that failed and exits 1 when one did', async () => {
   const all = await stack.ops(['shell', '--hosts', 'all', '-f', hostsFile, '--', 'echo', 'out-$(id -un);', 'echo', 'err-line', '>&2']);
   expect(all.code).toBe(0);
