@@ -5,7 +5,13 @@ import type { HostProgress, PipelineProgress } from '../workflows/progress';
 import { describeWait } from '../model/approval';
 import { CliError, ExitCode } from './exit-codes';
 
+/**
+ * Every poll is a query the worker answers and Temporal relays. One that shows nothing new waits
+ * longer for the next (a cold fan-out connects for seconds before a host finishes; a long step
+ * runs for minutes), up to QUIET_POLL_MAX_MS; one that shows a change polls again in POLL_MS.
+ */
 const POLL_MS = 500;
+const QUIET_POLL_MAX_MS = 2000;
 /** Every task waits a moment for its cluster's worker to pick it up; a wait is news once it lasts this long. */
 export const WAITING_SHOWN_AFTER_MS = 2000;
 
@@ -68,7 +74,12 @@ export function watchRun(client: Client, runId: string, print: Print): Promise<R
  * Follows a run until it ends, printing each stage as it starts and each host as it finishes
  * (not in target order: in the order they finish). Returns the run's final outcome.
  */
-export async function watchRunFrom(source: RunSource, print: Print): Promise<RunOutcome> {
+export async function watchRunFrom(source: RunSource, printLine: Print): Promise<RunOutcome> {
+  let printed = 0;
+  const print = (line: string) => {
+    printed += 1;
+    printLine(line);
+  };
   const shownHosts = new Set<string>();
   const shownStages = new Set<string>();
   const waitingSince = new Map<string, number>();
@@ -102,7 +113,9 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
     () => void (ended = true),
   );
   const poll = () => source.tree().catch(() => undefined);
+  let quietPolls = 0;
   for (;;) {
+    const printedBefore = printed;
     // A poll still out when a task run ends is not waited for (querying a closed run replays its
     // whole history): the outcome lists every host. A pipeline's stage lines need one more poll.
     let tree = await Promise.race([poll(), end]);
@@ -140,7 +153,9 @@ export async function watchRunFrom(source: RunSource, print: Print): Promise<Run
     }
     if (tree?.kind === 'task') for (const task of tree.tasks) for (const h of task.hosts) showHost(task.name, h);
     if (ended || tree?.closed) break;
-    await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), end]);
+    quietPolls = printed > printedBefore ? 0 : quietPolls + 1;
+    const pause = Math.min(Math.round(POLL_MS * 1.5 ** Math.max(0, quietPolls - 1)), QUIET_POLL_MAX_MS);
+    await Promise.race([new Promise((r) => setTimeout(r, pause)), end]);
   }
   const outcome = await ending;
   // Stages and hosts that ended between the last poll and the end (through the server, a run that

@@ -154,3 +154,49 @@ describe('watching a run that ends between polls', () => {
     expect(lines((await watched(source)).join('\n'))).toEqual(['stage facts: collect', '✓ web-1 succeeded [collect]', 'stage report: report', '✓ web-1 succeeded [report]', 'run succeeded (2 succeeded, 0 failed host results)']);
   });
 });
+
+describe('how often a watch asks', () => {
+  afterEach(() => jest.useRealTimers());
+
+  /** A task run whose hosts finish at the given times (ms after the watch starts); it ends with the last. */
+  function taskRun(finishAt: number[], polledAt: number[]): RunSource {
+    const t0 = Date.now();
+    const hosts = (now: number) => finishAt.map((at, i) => ({ host: `web-${i + 1}`, status: now - t0 >= at ? ('succeeded' as const) : ('running' as const), step: 'uptime' }));
+    const end = Math.max(...finishAt);
+    return {
+      tree: async () => {
+        polledAt.push(Date.now() - t0);
+        return { runId: 't-1', kind: 'task', closed: false, tasks: [{ name: 'uptime', workflowId: 't-1', status: 'running', total: finishAt.length, hosts: hosts(Date.now()), groups: [] }] };
+      },
+      outcome: () =>
+        new Promise((resolve) =>
+          setTimeout(() => resolve({ kind: 'task', result: { name: 'uptime', status: 'succeeded', hosts: finishAt.map((_, i) => ({ host: `web-${i + 1}`, status: 'succeeded', steps: [], results: {} })), results: {} } } as RunOutcome), end + 50),
+        ),
+    };
+  }
+
+  async function follow(makeSource: () => RunSource, forMs: number): Promise<Array<{ line: string; at: number }>> {
+    jest.useFakeTimers();
+    const source = makeSource();
+    const t0 = Date.now();
+    const shown: Array<{ line: string; at: number }> = [];
+    const watching = watchRunFrom(source, (line) => shown.push({ line, at: Date.now() - t0 }));
+    await jest.advanceTimersByTimeAsync(forMs);
+    await watching;
+    return shown;
+  }
+
+  it('asks less often while nothing changes, at most 2 s apart, and every 0.5 s again once hosts finish', async () => {
+    const polledAt: number[] = [];
+    const shown = await follow(() => taskRun([6000, 6200, 6900, 7300, 8000, 9000], polledAt), 9100);
+    // At a fixed 0.5 s, 12 polls before the first host finishes; backing off from 0.5 s to 2 s at most, 6.
+    const quiet = polledAt.filter((t) => t < 6000);
+    expect(quiet).toEqual([0, 500, 1250, 2375, 4063, 6063].filter((t) => t < 6000));
+    // Each host is shown within 2 s of finishing, and once hosts finish the next poll comes 0.5 s later.
+    const at = (host: string) => shown.find((s) => s.line.includes(host))?.at ?? Infinity;
+    expect(at('web-1') - 6000).toBeLessThanOrEqual(2000);
+    const afterFirst = polledAt.filter((t) => t >= at('web-1'));
+    expect(afterFirst[1] - afterFirst[0]).toBe(500);
+    expect(shown.map((s) => s.line).at(-1)).toBe('run succeeded (6 succeeded, 0 failed host results)');
+  });
+});
