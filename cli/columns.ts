@@ -3,6 +3,7 @@ import type { Kind, Resource } from '../model/resources';
 import type { ClusterStatus, HostStatus, InspectionResult } from '../model/facts';
 import type { ClusterWorkerStatus } from '../workers/cluster-workers';
 import type { ScheduleState } from '../workers/schedules';
+import { LOCAL_HOST_ADDRESS } from '../model/naming';
 import { age, bytes } from './output';
 
 type Columns = (wide: boolean) => { header: string[]; row: (r: Resource) => string[] };
@@ -42,7 +43,7 @@ export const COLUMNS: Record<Kind, Columns> = {
     row: (r) => {
       const s = (r as Of<'Host'>).spec;
       const status = statusOf<HostStatus>(r);
-      return [r.metadata.name, s.address ?? 'localhost', s.cluster, status?.state ?? 'unknown', labelsOf(r), ...(wide ? [...hostFacts(status), String(s.port), s.username ?? '', s.credentialRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
+      return [r.metadata.name, s.address ?? LOCAL_HOST_ADDRESS, s.cluster, status?.state ?? 'unknown', labelsOf(r), ...(wide ? [...hostFacts(status), String(s.port), s.username ?? '', s.credentialRef ?? '', r.metadata.resourceVersion ?? ''] : [])];
     },
   }),
   Cluster: (wide) => ({

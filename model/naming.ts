@@ -7,6 +7,9 @@ export const API_VERSION = `${API_GROUP}/v1`;
 /** The name of the cluster that always exists (model/catalog.ts: localCluster). */
 export const LOCAL_CLUSTER = 'local';
 
+/** The address a `connection: local` Host without one has: the worker's own machine. */
+export const LOCAL_HOST_ADDRESS = 'localhost';
+
 export const CONTROL_TASK_QUEUE = 'ops.control';
 
 const CLUSTER_TASK_QUEUE_PREFIX = 'ops.cluster.';

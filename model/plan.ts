@@ -12,7 +12,7 @@ import { matchesSelector, parseSelector, SelectorError } from './selector';
 import { resolveVariables, type ResolvedVariables } from './variables';
 import { templateRefs, TemplateError } from './template';
 import { resolveStageTaskVariables } from './stage-variables';
-import { LOCAL_CLUSTER, newRunId } from './naming';
+import { LOCAL_CLUSTER, LOCAL_HOST_ADDRESS, newRunId } from './naming';
 
 /** What a pipeline's task values may name besides its variables and earlier results. */
 const RUN_REFS = ['run.id', 'run.status'];
@@ -39,7 +39,7 @@ export function toHostTarget(catalog: Catalog, host: Host, via: string[] = []): 
   }
   return {
     name: host.metadata.name,
-    address: s.address ?? 'localhost',
+    address: s.address ?? LOCAL_HOST_ADDRESS,
     port: s.port,
     username: s.username,
     connection: s.connection,
