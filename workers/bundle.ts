@@ -15,7 +15,7 @@ export const FAILURE_CONVERTER_PATH = resolve(__dirname, 'failure-converter');
  * innermost workflow frame of each pending promise (the first two are the SDK's hook) and the top
  * of a thrown error's stack. Set as the bundle starts, before the SDK freezes the sandbox's globals.
  */
-export const WORKFLOW_STACK_FRAMES = 3;
+const WORKFLOW_STACK_FRAMES = 3;
 
 export function limitWorkflowStacks(config: Configuration): Configuration {
   const banner = new BannerPlugin({ banner: `Error.stackTraceLimit = ${WORKFLOW_STACK_FRAMES};`, raw: true, entryOnly: true });
