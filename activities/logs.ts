@@ -25,6 +25,12 @@ export interface StepLogContext {
    * reader sees each part once.
    */
   republishes?: boolean;
+  /**
+   * Set when this try continues an earlier try's step on its host (a retry after the host was
+   * unreachable, under the same key): this try's own activity id, which keeps its chunks apart
+   * from the earlier try's, whose attempts it numbers again from 1.
+   */
+  tryId?: string;
 }
 
 type Stream = 'stdout' | 'stderr';
@@ -66,11 +72,11 @@ export class NatsLogPublisher implements LogPublisher {
       h.set('Ops-Key', ctx.key);
       if (chunk.offsets) h.set(OFFSETS_HEADER, chunk.offsets);
       // The same id on every re-send: JetStream stores a chunk once however often it is sent.
-      return this.js.publish(subject, new TextEncoder().encode(chunk.text), { headers: h, msgID: `${ctx.key}.${ctx.attempt}.${seq}` });
+      return this.js.publish(subject, new TextEncoder().encode(chunk.text), { headers: h, msgID: `${ctx.tryId ? `${ctx.tryId}:` : ''}${ctx.key}.${ctx.attempt}.${seq}` });
     });
     if (!ctx.republishes) return { publish: (stream, text) => chunks.add({ stream, text }), flush: () => chunks.flush() };
     // Where this attempt's output starts to be new; chunks wait for it, and stay in order.
-    const published = ctx.attempt > 1 ? this.publishedBefore(subject, ctx.key) : Promise.resolve({ stdout: 0, stderr: 0 });
+    const published = ctx.attempt > 1 || ctx.tryId ? this.publishedBefore(subject, ctx.key) : Promise.resolve({ stdout: 0, stderr: 0 });
     const position = { stdout: 0, stderr: 0 };
     return {
       publish: (stream, text) => {

@@ -30,7 +30,7 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
   const { info } = ctx;
   const { host } = input;
   const step = { ...input.step, sudo: needsSudo(host, input.step.sudo) };
-  const key = stepKey(info.workflowExecution?.runId ?? '', info.activityId);
+  const key = stepKey(info.workflowExecution?.runId ?? '', input.continues ?? info.activityId);
   const secrets = secretValues(input);
   let script: string;
   try {
@@ -42,7 +42,7 @@ export async function runShellStep(deps: ActivityDeps, input: StepInput): Promis
   const lease = await heartbeatWhile(ctx, deps.hosts.acquire(host, stepPodContext(input, key))).catch((e) => {
     throw asStepFailure(e, deps.identity);
   });
-  const output = new StepOutput(secrets, input.declaredResults, deps.logs.forStep({ runId: input.runId, host: host.name, task: input.taskName, step: step.name, attempt: info.attempt, key, republishes: true }));
+  const output = new StepOutput(secrets, input.declaredResults, deps.logs.forStep({ runId: input.runId, host: host.name, task: input.taskName, step: step.name, attempt: info.attempt, key, republishes: true, ...(input.continues ? { tryId: info.activityId } : {}) }));
   const started = Date.now();
   const stopHeartbeat = keepHeartbeating(ctx, () => ({ stdoutBytes: output.bytes.stdout, stderrBytes: output.bytes.stderr }));
   let following = true;

@@ -24,6 +24,11 @@ export interface StepRequest {
   /** Steps that already ran on this host, and results printed so far. */
   steps: Record<string, { status: StepStatus; exitCode?: number }>;
   results: Record<string, string>;
+  /**
+   * A try after the host was unreachable: the activity id of the earlier try whose records on the
+   * host it continues (the step's key), so a script that had started is attached to, not run again.
+   */
+  continues?: string;
 }
 
 /** A step request completed from its run's snapshot: everything a step activity works with. */

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, patched, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities, StepRequest } from '../activities';
 import type { StepFailureDetails } from '../activities/step-failure';
 import type { HostResult, HostTarget, StepResult, StepStatus, TaskSnapshot } from '../model/run';
@@ -16,6 +16,13 @@ export interface HostRunContext {
   /** Told when a host starts a step, for progress. */
   onStep(host: string, step: string): void;
 }
+
+/**
+ * A step's `retries` also wait for an SSH host that could not be reached, so "reboot, then a step
+ * with retries" rides the reboot out. A host that refused the credentials or its key is not
+ * retried (waiting does not change that), nor a step on a Kubernetes node or cluster API.
+ */
+const RETRIES_COVER_UNREACHABLE = 'retries-cover-unreachable';
 
 /** Grace beyond a step's own timeout: the activity enforces the timeout itself and needs time to kill. */
 const KILL_GRACE_SECONDS = 60;
@@ -80,14 +87,19 @@ async function runStep(
   scope: Pick<StepRequest, 'steps' | 'results'>,
 ): Promise<StepRun> {
   const fn = step.kubectl ? kubectl : host.connection === 'node' ? (step.file ? kubeFile : kubeShell) : step.file ? sshFile : sshShell;
+  const activityId = (n: number) => `${host.name}/${step.name}/${n}`;
+  // A try's activity id keys the step's records on its host. A script's try after the host was
+  // unreachable continues the records of the try before it: where the script had started before the
+  // host dropped off, it is attached to (or its end replayed), not started a second time.
+  let continues: string | undefined;
   for (let attempt = 1; ; attempt += 1) {
     try {
       const out = await fn.executeWithOptions(
         {
           startToCloseTimeout: `${step.timeoutSeconds + KILL_GRACE_SECONDS}s`,
-          activityId: `${host.name}/${step.name}/${attempt}`, summary: `${step.name} on ${host.name}${attempt > 1 ? ` (try ${attempt})` : ''}`,
+          activityId: activityId(attempt), summary: `${step.name} on ${host.name}${attempt > 1 ? ` (try ${attempt})` : ''}`,
         },
-        [{ runId: ctx.runId, taskName: ctx.taskName, host, step: step.name, ...scope }],
+        [{ runId: ctx.runId, taskName: ctx.taskName, host, step: step.name, ...scope, ...(continues ? { continues } : {}) }],
       );
       return {
         status: 'succeeded',
@@ -99,8 +111,11 @@ async function runStep(
     } catch (err) {
       if (isCancellation(err)) throw err;
       const failure = classify(err);
-      const userRetryable = failure.status === 'failed' || failure.status === 'timedOut';
-      if (userRetryable && attempt <= step.retries) {
+      const unreachable = failure.status === 'unreachable' && host.connection === 'ssh';
+      const userRetryable = failure.status === 'failed' || failure.status === 'timedOut' || unreachable;
+      if (userRetryable && attempt <= step.retries && (!unreachable || patched(RETRIES_COVER_UNREACHABLE))) {
+        // A file transfer is simply done again; it is checked on arrival.
+        continues = unreachable && fn === sshShell ? (continues ?? activityId(attempt)) : undefined;
         await sleep(step.retryDelaySeconds * 1000);
         continue;
       }

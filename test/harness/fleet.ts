@@ -2,12 +2,12 @@
 // (127.x.y.z needs no setup on Linux), all logging in one dedicated user.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, killProcessTree, opsCacheDir, pollUntil, watchProcess, WatchedProcess } from '../../workers/embedded/processes';
+import { descendantPids, freePort, killProcessTree, opsCacheDir, pollUntil, watchProcess, WatchedProcess } from '../../workers/embedded/processes';
 
 const USER = 'opsfleet';
 const SSHD = '/usr/sbin/sshd';
@@ -65,6 +65,12 @@ export interface Fleet {
    * address, which also drops the open connections of the hosts sharing it.
    */
   stopHost(name: string): Promise<void>;
+  /**
+   * Takes one host off the network as a pulled cable would: its address refuses connections and
+   * its open connections drop, but what they started on the host goes on (only sshd's own
+   * processes end). startHost brings it back.
+   */
+  cutOff(name: string): Promise<void>;
   startHost(name: string): Promise<void>;
   /** Runs `command` as the fleet user on that host with the system ssh client. */
   exec(name: string, command: string): Promise<ExecResult>;
@@ -173,6 +179,23 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       const sshd = sshdOf(name);
       if (sshd.down.has(name)) return;
       sshd.down.add(name);
+      await restart(sshd);
+    },
+    async cutOff(name) {
+      const sshd = sshdOf(name);
+      if (sshd.down.has(name)) return;
+      sshd.down.add(name);
+      const pid = sshd.server?.child.pid;
+      if (pid !== undefined) {
+        const sshdOwn = [...descendantPids(pid).filter((p) => commandName(p) === 'sshd'), pid];
+        for (const p of sshdOwn) {
+          try {
+            process.kill(p, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
       await restart(sshd);
     },
     async startHost(name) {
@@ -360,4 +383,13 @@ async function inParallel<T, R>(items: T[], limit: number, fn: (item: T, index: 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/** A process's command name, or undefined once it has exited. */
+function commandName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }

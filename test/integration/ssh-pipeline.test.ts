@@ -250,6 +250,94 @@ spec:
   }
 });
 
+test('a host that comes back within a step\'s retries (a reboot) runs the step on a later try, once', async () => {
+  const task = stack.writeFile(
+    'after-reboot.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: after-reboot }
+spec:
+  targets: { hosts: [host-2] }
+  steps:
+    - name: back
+      shell: echo "back in \${run.id}" | tee -a "$HOME/it-after-reboot.count"
+      retries: 5
+      retryDelaySeconds: 2
+`,
+  );
+  await stack.fleet.stopHost('host-2');
+  let runId: string;
+  try {
+    const started = await stack.ops(['run', '-f', hostsFile, '-f', task, '--task', 'after-reboot', '-o', 'json']);
+    runId = (JSON.parse(started.stdout) as { runId: string }).runId;
+    // The first try found host-2 down; the run now waits out retryDelaySeconds.
+    await until(
+      'a try that found host-2 unreachable',
+      async () => (await stack.client.workflow.getHandle(runId).fetchHistory()).events ?? [],
+      (events) => events.some((e) => e.activityTaskFailedEventAttributes) && events.some((e) => e.timerStartedEventAttributes),
+      { context: () => workerLogs(stack) },
+    );
+  } finally {
+    await stack.fleet.startHost('host-2');
+  }
+  const watched = await stack.ops(['watch', runId, '-o', 'json']);
+  expect(watched.code).toBe(0);
+  const outcome = JSON.parse(watched.stdout) as RunOutcome;
+  const [host] = hostsOf(outcome);
+  expect(host).toMatchObject({ host: 'host-2', status: 'succeeded' });
+  expect(host.steps[0].attempts).toBeGreaterThan(1);
+  const count = readFileSync(join(stack.fleet.home, 'it-after-reboot.count'), 'utf8');
+  expect(count.split('\n').filter((line) => line === `back in ${runId}`)).toHaveLength(1);
+  // The later try's output reached the run's log, once.
+  const logs = await stack.ops(['logs', runId, '--host', 'host-2']);
+  expect([logs.code, logs.stdout]).toEqual([0, `back in ${runId}\n`]);
+});
+
+test('a host cut off mid-step and back within its retries: the retry takes up the script that went on running there, not a second copy', async () => {
+  const count = join(stack.fleet.home, 'it-cut-off.count');
+  const task = stack.writeFile(
+    'cut-off.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: cut-off }
+spec:
+  targets: { hosts: [host-3] }
+  steps:
+    - name: long
+      shell: |
+        echo "start \${run.id}" | tee -a "$HOME/it-cut-off.count"
+        sleep 6
+        echo "end \${run.id}" | tee -a "$HOME/it-cut-off.count"
+      retries: 3
+      retryDelaySeconds: 2
+`,
+  );
+  const started = await stack.ops(['run', '-f', hostsFile, '-f', task, '--task', 'cut-off', '-o', 'json']);
+  const runId = (JSON.parse(started.stdout) as { runId: string }).runId;
+  try {
+    await until('the script to start on host-3', async () => (existsSync(count) ? readFileSync(count, 'utf8') : ''), (text) => text.includes(`start ${runId}`));
+    await stack.fleet.cutOff('host-3');
+    await until(
+      'a try that found host-3 unreachable',
+      async () => (await stack.client.workflow.getHandle(runId).fetchHistory()).events ?? [],
+      (events) => events.some((e) => e.timerStartedEventAttributes),
+      { context: () => workerLogs(stack) },
+    );
+  } finally {
+    await stack.fleet.startHost('host-3');
+  }
+  const watched = await stack.ops(['watch', runId, '-o', 'json']);
+  const [host] = hostsOf(JSON.parse(watched.stdout) as RunOutcome);
+  expect(host).toMatchObject({ host: 'host-3', status: 'succeeded' });
+  expect(host.steps[0].attempts).toBeGreaterThan(1);
+  expect(watched.code).toBe(0);
+  const lines = readFileSync(count, 'utf8').split('\n').filter((line) => line.endsWith(runId));
+  expect(lines).toEqual([`start ${runId}`, `end ${runId}`]);
+  // The run's log has the script's output once, across the tries.
+  const logs = await stack.ops(['logs', runId, '--host', 'host-3']);
+  expect([logs.code, logs.stdout]).toEqual([0, `start ${runId}\nend ${runId}\n`]);
+});
+
 test('a step that times out is killed on the host, with everything it started', async () => {
   const file = stack.writeFile(
     'slow.yaml',

@@ -31,6 +31,8 @@ let running: Promise<void>;
 /** Decides each step's fate: return an exit code (0 succeeds), throw, or 'hang' until cancelled. */
 let script: (input: StepInput) => number | 'hang';
 const calls: StepInput[] = [];
+/** The activity id of each call: the real activities key a step's records on its host by it. */
+const activityIds: string[] = [];
 /** Events the runs announced (the run status events, see workflows/run-events.ts). */
 const events: OpsEvent[] = [];
 
@@ -41,6 +43,7 @@ beforeAll(async () => {
   client = await connectClient(config);
   const outcome = (input: StepInput): Promise<StepOutcome> => {
     calls.push(input);
+    activityIds.push(Context.current().info.activityId);
     const exitCode = script(input);
     if (exitCode === 'hang') return hangUntilCancelled();
     if (exitCode !== 0) throw ApplicationFailure.create({ type: FailureType.NonZeroExit, message: `exit code ${exitCode}`, details: [{ exitCode }], nonRetryable: true });
@@ -70,6 +73,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   calls.length = 0;
+  activityIds.length = 0;
   events.length = 0;
   script = () => 0;
 });
@@ -238,6 +242,43 @@ test('when, allowFailure and retries decide per host which steps run', async () 
   expect(h2.steps[2].attempts).toBe(3);
   expect(calls.filter((c) => c.step.name === 'flaky').map((c) => c.host.name)).toEqual(['h-0002', 'h-0002', 'h-0002']);
   expect(result.results.seen).toBe('h-0001\nh-0002');
+});
+
+test('retries wait for a host that could not be reached, keeping the step key; refused credentials are not retried', async () => {
+  let tries = 0;
+  script = (i) => {
+    if (i.host.name === 'h-0002') throw ApplicationFailure.create({ type: FailureType.AuthFailed, message: 'authentication as "ops" on h-0002 failed', nonRetryable: true });
+    // h-0001 is rebooting: down for two tries, then back.
+    if ((tries += 1) <= 2) throw ApplicationFailure.create({ type: FailureType.HostUnreachable, message: 'h-0001 is unreachable: ECONNREFUSED', nonRetryable: true });
+    return 0;
+  };
+  const result = await runTask(input(2, { steps: [{ name: 'a', shell: 'x', retries: 3, retryDelaySeconds: 0 }], maxFailures: 1 }));
+  const [h1, h2] = result.hosts;
+  expect(h1.status).toBe('succeeded');
+  expect(h1.steps[0].attempts).toBe(3);
+  expect(h2.status).toBe('authFailed');
+  expect(h2.steps[0].attempts).toBe(1);
+  // The later tries of h-0001 continue the first one's records on the host (its key): had the script
+  // started before the host dropped off, they would attach to that run, not start it again.
+  const h1Calls = calls.filter((c) => c.host.name === 'h-0001');
+  expect(h1Calls.map((c) => c.continues)).toEqual([undefined, 'h-0001/a/1', 'h-0001/a/1']);
+  expect(activityIds.filter((id) => id.startsWith('h-0001/'))).toEqual(['h-0001/a/1', 'h-0001/a/2', 'h-0001/a/3']);
+  expect(calls.filter((c) => c.host.name === 'h-0002')).toHaveLength(1);
+});
+
+test('a script that failed after its host was back runs afresh on the next retry; a file transfer is simply done again', async () => {
+  let tries = 0;
+  script = (i) => {
+    tries += 1;
+    if (i.step.name === 'a' && tries === 1) throw ApplicationFailure.create({ type: FailureType.HostUnreachable, message: 'h-0001 is unreachable: ECONNREFUSED', nonRetryable: true });
+    if (i.step.name === 'a') return tries === 2 ? 1 : 0;
+    if (tries === 4) throw ApplicationFailure.create({ type: FailureType.HostUnreachable, message: 'h-0001 is unreachable: ECONNREFUSED', nonRetryable: true });
+    return 0;
+  };
+  const result = await runTask(input(1, { steps: [{ name: 'a', shell: 'x', retries: 2, retryDelaySeconds: 0 }, { name: 'f', file: { content: 'x', destination: 'f' }, retries: 1, retryDelaySeconds: 0 }] }));
+  expect(result.hosts[0].status).toBe('succeeded');
+  expect(result.hosts[0].steps.map((s) => s.attempts)).toEqual([3, 2]);
+  expect(calls.map((c) => [c.step.name, c.continues])).toEqual([['a', undefined], ['a', 'h-0001/a/1'], ['a', undefined], ['f', undefined], ['f', undefined]]);
 });
 
 test('a run with no hosts fails with that reason instead of succeeding', async () => {

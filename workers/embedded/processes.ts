@@ -155,7 +155,7 @@ function killTreeNow(child: ChildProcess): void {
 }
 
 /** Descendants of `rootPid`, from the parent pid field of /proc/<pid>/stat. */
-function descendantPids(rootPid: number): number[] {
+export function descendantPids(rootPid: number): number[] {
   const childrenOf = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
