@@ -82,6 +82,16 @@ function hostsOf(outcome: RunOutcome): HostResult[] {
   return outcome.kind === 'task' ? outcome.result.hosts : outcome.result.stages.flatMap((s) => s.tasks.flatMap((t) => t.hosts));
 }
 
+/** A try of the run's step found `host` unreachable, and the run now waits out retryDelaySeconds. */
+async function untilRetryDelay(runId: string, host: string): Promise<void> {
+  await until(
+    `a try that found ${host} unreachable`,
+    async () => (await stack.client.workflow.getHandle(runId).fetchHistory()).events ?? [],
+    (events) => events.some((e) => e.activityTaskFailedEventAttributes) && events.some((e) => e.timerStartedEventAttributes),
+    { context: () => workerLogs(stack) },
+  );
+}
+
 async function runJson(args: string[]): Promise<{ code: number; outcome: RunOutcome & { runId: string }; stderr: string }> {
   const r = await stack.ops([...args, '--watch', '-o', 'json']);
   if (!r.stdout.trim()) throw new Error(`no JSON from ops ${args.join(' ')} (exit ${r.code}):\n${r.stderr}\n${workerLogs(stack)}`);
@@ -270,13 +280,7 @@ spec:
   try {
     const started = await stack.ops(['run', '-f', hostsFile, '-f', task, '--task', 'after-reboot', '-o', 'json']);
     runId = (JSON.parse(started.stdout) as { runId: string }).runId;
-    // The first try found host-2 down; the run now waits out retryDelaySeconds.
-    await until(
-      'a try that found host-2 unreachable',
-      async () => (await stack.client.workflow.getHandle(runId).fetchHistory()).events ?? [],
-      (events) => events.some((e) => e.activityTaskFailedEventAttributes) && events.some((e) => e.timerStartedEventAttributes),
-      { context: () => workerLogs(stack) },
-    );
+    await untilRetryDelay(runId, 'host-2');
   } finally {
     await stack.fleet.startHost('host-2');
   }
@@ -317,12 +321,7 @@ spec:
   try {
     await until('the script to start on host-3', async () => (existsSync(count) ? readFileSync(count, 'utf8') : ''), (text) => text.includes(`start ${runId}`));
     await stack.fleet.cutOff('host-3');
-    await until(
-      'a try that found host-3 unreachable',
-      async () => (await stack.client.workflow.getHandle(runId).fetchHistory()).events ?? [],
-      (events) => events.some((e) => e.timerStartedEventAttributes),
-      { context: () => workerLogs(stack) },
-    );
+    await untilRetryDelay(runId, 'host-3');
   } finally {
     await stack.fleet.startHost('host-3');
   }
