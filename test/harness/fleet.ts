@@ -166,7 +166,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     throw error;
   }
 
-  return {
+  const fleet: Fleet = {
     user: USER,
     password,
     clientKeyPath,
@@ -183,12 +183,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     },
     async cutOff(name) {
       const sshd = sshdOf(name);
-      if (sshd.down.has(name)) return;
-      sshd.down.add(name);
       const pid = sshd.server?.child.pid;
-      if (pid !== undefined) {
-        const sshdOwn = [...descendantPids(pid).filter((p) => commandName(p) === 'sshd'), pid];
-        for (const p of sshdOwn) {
+      // sshd's own processes end first, so stopping the host leaves what they started running.
+      if (pid !== undefined && !sshd.down.has(name)) {
+        for (const p of [...descendantPids(pid).filter((d) => commandName(d) === 'sshd'), pid]) {
           try {
             process.kill(p, 'SIGKILL');
           } catch {
@@ -196,7 +194,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
           }
         }
       }
-      await restart(sshd);
+      await fleet.stopHost(name);
     },
     async startHost(name) {
       const sshd = sshdOf(name);
@@ -229,6 +227,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return fleet;
 }
 
 /** Starts the sshd for its hosts that are not down; undefined when all are down. */
