@@ -62,7 +62,10 @@ export class NatsLogPublisher implements LogPublisher {
 
   forStep(ctx: StepLogContext): LogSink {
     const subject = logSubject(ctx.runId, ctx.host);
-    const chunks = new ChunkSender(subject, this.warn, (chunk, seq) => {
+    // A shell step's records on its host keep all it printed (activities/remote-step.ts): a gap in
+    // the published output says where to read it.
+    const keptAt = ctx.republishes ? `~/.ops/steps/${ctx.key}.out and .err on the host, for a day` : undefined;
+    const chunks = new ChunkSender(subject, this.warn, keptAt, (chunk, seq) => {
       const h = natsHeaders();
       h.set('Ops-Task', ctx.task);
       h.set('Ops-Step', ctx.step);
@@ -121,19 +124,23 @@ const RESEND_PAUSE_MS = 1_000;
 const MERGED_MAX_CHARS = 256 * 1024;
 /** What a step keeps waiting while NATS does not take it; beyond, output is dropped (the host keeps all of it). */
 const QUEUED_MAX_CHARS = 32 * 1024 * 1024;
+const GIVEN_UP_BECAUSE = `NATS did not take them in ${RESEND_FOR_MS / 1000}s, or ${QUEUED_MAX_CHARS / 1024 / 1024} MB waited already`;
 
 export interface Chunk {
   stream: 'stdout' | 'stderr' | 'status';
   text: string;
   /** For a step that republishes: how far into stdout and stderr its output is published with this chunk. */
   offsets?: string;
+  /** Not output: where output that could not wait was dropped, noted when the sender reaches it. */
+  gap?: { chunks: number; chars: number };
 }
 
 /**
  * Sends one step's chunks one at a time, each once NATS has stored the one before: so they are
  * stored in order, and a chunk NATS did not take (it restarted, or could not be reached) is sent
  * again, up to RESEND_FOR_MS, before anything after it. What the step prints meanwhile waits,
- * merged into as few messages as it fits in.
+ * merged into as few messages as it fits in. Output given up leaves a gap that readers are told
+ * of: a `status` chunk in its place, stored once NATS takes chunks again.
  */
 export class ChunkSender {
   private readonly queue: Chunk[] = [];
@@ -143,10 +150,16 @@ export class ChunkSender {
   private queuedChars = 0;
   private failingSince?: number;
   private dropped = 0;
+  /** Output given up since the last gap note was stored. */
+  private readonly gap = { chunks: 0, chars: 0 };
+  /** The offsets of the latest chunk, stored or given up: a gap note carries them on. */
+  private offsets?: string;
 
   constructor(
     private readonly subject: string,
     private readonly warn: (message: string) => void,
+    /** Where the full output can still be read, for the gap note; undefined: nowhere. */
+    private readonly keptAt: string | undefined,
     private readonly send: (chunk: Chunk, seq: number) => Promise<PubAck>,
   ) {}
 
@@ -154,6 +167,16 @@ export class ChunkSender {
     // A step that prints fast through a long outage must not fill the worker's memory.
     if (this.queuedChars + chunk.text.length > QUEUED_MAX_CHARS) {
       this.dropped += 1;
+      // The gap is noted where it is in the output: after what waits already.
+      const last = this.queue[this.queue.length - 1];
+      if (last?.gap) {
+        last.gap.chunks += 1;
+        last.gap.chars += chunk.text.length;
+        last.offsets = chunk.offsets ?? last.offsets;
+      } else {
+        this.queue.push({ stream: 'status', text: '', gap: { chunks: 1, chars: chunk.text.length }, offsets: chunk.offsets });
+      }
+      this.sending ??= this.sendAll();
       return;
     }
     this.queuedChars += chunk.text.length;
@@ -175,31 +198,51 @@ export class ChunkSender {
   async flush(): Promise<void> {
     while (this.preparing.length) await Promise.all(this.preparing.splice(0));
     await this.sending;
-    if (this.dropped) this.warn(`${this.dropped} log chunk(s) for ${this.subject} not stored: NATS did not take them in ${RESEND_FOR_MS / 1000}s, or ${QUEUED_MAX_CHARS / 1024 / 1024} MB waited already`);
+    if (this.gap.chunks) await this.noteGap();
+    if (this.dropped) this.warn(`${this.dropped} log chunk(s) for ${this.subject} not stored: ${GIVEN_UP_BECAUSE}`);
     this.dropped = 0;
   }
 
   private async sendAll(): Promise<void> {
     for (let chunk = this.queue.shift(); chunk; chunk = this.queue.shift()) {
-      await this.untilStored(chunk, (this.seq += 1));
-      this.queuedChars -= chunk.text.length;
+      if (chunk.gap) {
+        this.gap.chunks += chunk.gap.chunks;
+        this.gap.chars += chunk.gap.chars;
+      } else {
+        if (this.gap.chunks) await this.noteGap();
+        if (!(await this.untilStored(chunk, (this.seq += 1)))) {
+          this.dropped += 1;
+          this.gap.chunks += 1;
+          this.gap.chars += chunk.text.length;
+        }
+        this.queuedChars -= chunk.text.length;
+      }
+      if (chunk.offsets) this.offsets = chunk.offsets;
     }
     this.sending = undefined;
   }
 
-  private async untilStored(chunk: Chunk, seq: number): Promise<void> {
+  /** Stores a note of the output given up, in its place; if NATS does not take it, a later chunk tries again. */
+  private async noteGap(): Promise<void> {
+    const { chunks, chars } = this.gap;
+    const text = `${chunks} chunk(s) of this step's output (${chars} characters) were not stored: ${GIVEN_UP_BECAUSE}${this.keptAt ? `; all of it is in ${this.keptAt}` : ''}`;
+    if (await this.untilStored({ stream: 'status', text, ...(this.offsets ? { offsets: this.offsets } : {}) }, (this.seq += 1))) {
+      this.gap.chunks -= chunks;
+      this.gap.chars -= chars;
+    }
+  }
+
+  /** False when the chunk was given up. */
+  private async untilStored(chunk: Chunk, seq: number): Promise<boolean> {
     for (;;) {
       try {
         await this.send(chunk, seq);
         this.failingSince = undefined;
-        return;
+        return true;
       } catch {
         this.failingSince ??= Date.now();
         // Given up: each chunk after this one is tried once, until NATS takes one again.
-        if (Date.now() - this.failingSince > RESEND_FOR_MS) {
-          this.dropped += 1;
-          return;
-        }
+        if (Date.now() - this.failingSince > RESEND_FOR_MS) return false;
         await new Promise((resolve) => setTimeout(resolve, RESEND_PAUSE_MS));
       }
     }

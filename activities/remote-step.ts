@@ -30,7 +30,6 @@ export function stepKey(workflowRunId: string, activityId: string): string {
   return `${workflowRunId}-${activityId}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-
 const STEPS_DIR = '"$HOME/.ops/steps"';
 /** Step records older than a day are pruned; a retry comes much sooner. */
 const PRUNE_MINUTES = 24 * 60;

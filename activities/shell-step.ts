@@ -177,7 +177,6 @@ export function asStepFailure(e: unknown, worker: string): unknown {
   return e;
 }
 
-
 function delay(ms: number): { done: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
   const done = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));

@@ -26,9 +26,14 @@ export class LogPrinter {
   ) {}
 
   print(chunk: LogChunk): void {
-    if (chunk.stream === 'status') return;
-    const output = chunk.stream;
     const prefix = this.prefixOf(chunk);
+    if (chunk.stream === 'status') {
+      // Ops' own word on the output (output that was lost): the host's unfinished lines end before it.
+      for (const output of ['stdout', 'stderr'] as const) this.endLine(`${chunk.host}\n${output}`);
+      this.write('stderr', `${prefix ? `${prefix}| ` : ''}[ops] ${chunk.text}\n`);
+      return;
+    }
+    const output = chunk.stream;
     if (!prefix) return this.write(output, chunk.text);
     const key = `${chunk.host}\n${output}`;
     const from = `${chunk.step}\n${chunk.attempt}`;
@@ -48,7 +53,13 @@ export class LogPrinter {
 
   /** Prints the lines that never got their newline: the output has ended. */
   end(): void {
-    for (const pending of this.unfinished.values()) this.write(pending.output, `${pending.prefix}| ${pending.text}\n`);
-    this.unfinished.clear();
+    for (const key of [...this.unfinished.keys()]) this.endLine(key);
+  }
+
+  private endLine(key: string): void {
+    const pending = this.unfinished.get(key);
+    if (!pending) return;
+    this.write(pending.output, `${pending.prefix}| ${pending.text}\n`);
+    this.unfinished.delete(key);
   }
 }

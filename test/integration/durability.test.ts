@@ -55,6 +55,11 @@ async function countsOnHosts(dir: string): Promise<string[]> {
 
 const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs?: number) => until(what, check, (done) => done, { timeoutMs, context: () => workerLogs(stack) });
 
+/** The whole numbers from `from` to `to`. */
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
 /**
  * Starts a run of the counting task, stops its worker with `signal` while every host is inside the
  * slow step, then starts a second worker. Returns what the hosts had counted when the first worker
@@ -211,6 +216,40 @@ spec:
   for (const host of ['host-1', 'host-2']) expect((await stack.ops(['logs', runId, '--host', host])).stdout).toBe(lines);
   await worker.kill();
 });
+
+test('a NATS outage longer than a step sends its output again leaves a note where output was lost, naming the file on the host that has all of it', async () => {
+  const file = stack.writeFile(
+    'long-outage.yaml',
+    `apiVersion: ops.dev/v1
+kind: Task
+metadata: { name: long-outage }
+spec:
+  targets: { hosts: [host-1] }
+  steps:
+    - name: count
+      shell: for i in $(seq 1 90); do echo "line $i"; sleep 1; done
+`,
+  );
+  const worker = stack.startWorker();
+  await worker.ready;
+  const runId = await startRun(file, 'long-outage');
+  await waitFor('the first lines published', async () => (await stack.ops(['logs', runId])).stdout.includes('| line 3\n'));
+  await stack.nats.restart({ downMs: 66_000 });
+  expect((await runOutcome(stack.client, runId)).result.status).toBe('succeeded');
+  const logs = await stack.ops(['logs', runId, '--host', 'host-1']);
+  // What was stored is the output up to the outage and from some time after it, in order.
+  const shown = logs.stdout.split('\n').slice(0, -1).map((l) => Number(/^line (\d+)$/.exec(l)?.[1]));
+  const lastBefore = shown.findIndex((n, i) => shown[i + 1] !== n + 1) + 1;
+  expect(shown).toEqual([...range(1, lastBefore), ...range(shown[lastBefore], 90)]);
+  const lost = range(lastBefore + 1, shown[lastBefore] - 1);
+  expect(lost.length).toBeGreaterThan(0);
+  // In the gap, a note says how much is missing and where all of it is.
+  const note = /^\[ops\] (\d+) chunk\(s\) of this step's output \((\d+) characters\) were not stored: NATS did not take them in 60s, or 32 MB waited already; all of it is in (~\/\.ops\/steps\/\S+\.out) and \.err on the host, for a day\n$/.exec(logs.stderr);
+  expect(note).not.toBeNull();
+  expect(Number(note?.[2])).toBe(lost.map((n) => `line ${n}\n`).join('').length);
+  expect((await stack.fleet.exec('host-1', `cat ${note?.[3]}`)).stdout).toBe(range(1, 90).map((n) => `line ${n}\n`).join(''));
+  await worker.kill();
+}, 240_000);
 
 test('cancelling a run kills the remote process and marks the hosts cancelled', async () => {
   const file = stack.writeFile(

@@ -30,9 +30,16 @@ describe('LogPrinter', () => {
     expect(out.stdout).toBe('a | one\nb | b-line\na | two\na | three\nb | b-end\n');
   });
 
-  it('keeps stdout and stderr apart, and skips status chunks', () => {
-    const out = printed(byHost, [chunk('a', 'par'), chunk('a', 'err\n', { stream: 'stderr' }), chunk('a', 'x', { stream: 'status' }), chunk('a', 'tial\n')]);
-    expect(out).toEqual({ stdout: 'a | partial\n', stderr: 'a | err\n' });
+  it('keeps stdout and stderr apart', () => {
+    const out = printed(byHost, [chunk('a', 'par'), chunk('a', 'err\n', { stream: 'stderr' }), chunk('b', 'b\n'), chunk('a', 'tial\n')]);
+    expect(out).toEqual({ stdout: 'b | b\na | partial\n', stderr: 'a | err\n' });
+  });
+
+  it("prints Ops' notes on the output (lost output) on stderr, ending the host's unfinished lines before them", () => {
+    const note = "1 chunk(s) of this step's output (5 characters) were not stored";
+    const out = printed(byHost, [chunk('a', 'par'), chunk('b', 'b-'), chunk('a', note, { stream: 'status' }), chunk('a', 'tial\n'), chunk('b', 'line\n')]);
+    expect(out).toEqual({ stdout: 'a | par\na | tial\nb | b-line\n', stderr: `a | [ops] ${note}\n` });
+    expect(printed(() => '', [chunk('a', 'x', { stream: 'status' })])).toEqual({ stdout: '', stderr: '[ops] x\n' });
   });
 
   it('gives a line the prefix of the chunk it began in', () => {

@@ -25,8 +25,8 @@ export interface NatsServer {
   monitorPort: number;
   storeDir: string;
   stop(): Promise<void>;
-  /** Stops and starts it again on the same ports, config and store. */
-  restart(): Promise<void>;
+  /** Stops and starts it again on the same ports, config and store; `downMs` later, for an outage. */
+  restart(options?: { downMs?: number }): Promise<void>;
 }
 
 export async function startNats(opts: NatsOptions = {}): Promise<NatsServer> {
@@ -64,8 +64,9 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsServer> {
       await stopProcess(server);
       await rm(tempDir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart({ downMs = 0 } = {}) {
       await stopProcess(server);
+      await new Promise((resolve) => setTimeout(resolve, downMs));
       server = await launch();
     },
   };
