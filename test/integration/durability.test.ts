@@ -227,27 +227,29 @@ spec:
   targets: { hosts: [host-1] }
   steps:
     - name: count
-      shell: for i in $(seq 1 90); do echo "line $i"; sleep 1; done
+      shell: for i in $(seq 1 100); do echo "line $i"; sleep 1; done
 `,
   );
   const worker = stack.startWorker();
   await worker.ready;
   const runId = await startRun(file, 'long-outage');
   await waitFor('the first lines published', async () => (await stack.ops(['logs', runId])).stdout.includes('| line 3\n'));
-  await stack.nats.restart({ downMs: 66_000 });
+  // Down well beyond the minute a chunk is sent again: its last try is made before NATS is back
+  // (the client drops what it buffered while disconnected).
+  await stack.nats.restart({ downMs: 75_000 });
   expect((await runOutcome(stack.client, runId)).result.status).toBe('succeeded');
   const logs = await stack.ops(['logs', runId, '--host', 'host-1']);
   // What was stored is the output up to the outage and from some time after it, in order.
   const shown = logs.stdout.split('\n').slice(0, -1).map((l) => Number(/^line (\d+)$/.exec(l)?.[1]));
   const lastBefore = shown.findIndex((n, i) => shown[i + 1] !== n + 1) + 1;
-  expect(shown).toEqual([...range(1, lastBefore), ...range(shown[lastBefore], 90)]);
+  expect(shown).toEqual([...range(1, lastBefore), ...range(shown[lastBefore], 100)]);
   const lost = range(lastBefore + 1, shown[lastBefore] - 1);
   expect(lost.length).toBeGreaterThan(0);
   // In the gap, a note says how much is missing and where all of it is.
   const note = /^\[ops\] (\d+) chunk\(s\) of this step's output \((\d+) characters\) were not stored: NATS did not take them in 60s, or 32 MB waited already; all of it is in (~\/\.ops\/steps\/\S+\.out) and \.err on the host, for a day\n$/.exec(logs.stderr);
   expect(note).not.toBeNull();
   expect(Number(note?.[2])).toBe(lost.map((n) => `line ${n}\n`).join('').length);
-  expect((await stack.fleet.exec('host-1', `cat ${note?.[3]}`)).stdout).toBe(range(1, 90).map((n) => `line ${n}\n`).join(''));
+  expect((await stack.fleet.exec('host-1', `cat ${note?.[3]}`)).stdout).toBe(range(1, 100).map((n) => `line ${n}\n`).join(''));
   await worker.kill();
 }, 240_000);
 
