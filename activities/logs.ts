@@ -2,6 +2,7 @@ import { headers as natsHeaders, type JetStreamClient, type JetStreamManager, ty
 import { connectNats } from './nats';
 import { LOGS_STREAM, logSubject } from '../model/naming';
 import { ensureStream, logStreamConfig } from './streams';
+import { outputKeptOnHost } from './remote-step';
 
 /** Where one step's output goes: chunks in order, then an end marker. */
 export interface LogSink {
@@ -62,9 +63,9 @@ export class NatsLogPublisher implements LogPublisher {
 
   forStep(ctx: StepLogContext): LogSink {
     const subject = logSubject(ctx.runId, ctx.host);
-    // A shell step's records on its host keep all it printed (activities/remote-step.ts): a gap in
-    // the published output says where to read it.
-    const keptAt = ctx.republishes ? `~/.ops/steps/${ctx.key}.out and .err on the host, for a day` : undefined;
+    // A step that republishes has its records on its host, which keep all it printed: a gap in the
+    // published output says where to read it.
+    const keptAt = ctx.republishes ? outputKeptOnHost(ctx.key) : undefined;
     const chunks = new ChunkSender(subject, this.warn, keptAt, (chunk, seq) => {
       const h = natsHeaders();
       h.set('Ops-Task', ctx.task);

@@ -30,9 +30,16 @@ export function stepKey(workflowRunId: string, activityId: string): string {
   return `${workflowRunId}-${activityId}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-const STEPS_DIR = '"$HOME/.ops/steps"';
+/** Step records live under the SSH login's home. */
+const STEPS_DIR_IN_HOME = '.ops/steps';
+const STEPS_DIR = `"$HOME/${STEPS_DIR_IN_HOME}"`;
 /** Step records older than a day are pruned; a retry comes much sooner. */
 const PRUNE_MINUTES = 24 * 60;
+
+/** Where a step's whole output stays on its host (its records, until pruned), as an operator finds it there. */
+export function outputKeptOnHost(key: string): string {
+  return `~/${STEPS_DIR_IN_HOME}/${key}.out and .err on the host, for a day`;
+}
 
 export interface WrapperOptions {
   key: string;
