@@ -29,13 +29,13 @@ export class LogPrinter {
     const prefix = this.prefixOf(chunk);
     if (chunk.stream === 'status') {
       // Ops' own word on the output (output that was lost): the host's unfinished lines end before it.
-      for (const output of ['stdout', 'stderr'] as const) this.endLine(`${chunk.host}\n${output}`);
+      for (const output of ['stdout', 'stderr'] as const) this.endLine(lineKey(chunk.host, output));
       this.write('stderr', `${prefix ? `${prefix}| ` : ''}[ops] ${chunk.text}\n`);
       return;
     }
     const output = chunk.stream;
     if (!prefix) return this.write(output, chunk.text);
-    const key = `${chunk.host}\n${output}`;
+    const key = lineKey(chunk.host, output);
     const from = `${chunk.step}\n${chunk.attempt}`;
     let pending = this.unfinished.get(key);
     if (pending && pending.from !== from) {
@@ -62,4 +62,9 @@ export class LogPrinter {
     this.write(pending.output, `${pending.prefix}| ${pending.text}\n`);
     this.unfinished.delete(key);
   }
+}
+
+/** A host's stream: where an unfinished line waits for the rest. */
+function lineKey(host: string, output: Output): string {
+  return `${host}\n${output}`;
 }
